@@ -1,0 +1,174 @@
+"""The student-facing side of the tests: assertions that explain themselves, and a summary.
+
+Every graded exercise has one test cell. Its visible part is a function decorated with
+:func:`visible_test`, which runs at once and is remembered, so that the closing "check
+your work" cell can run every visible test again and print one table (:func:`summary`).
+The ``expect_*`` helpers raise :class:`CheckFailed` (an ``AssertionError``) with a
+message that says, in words, what was expected and what came back.
+
+>>> @visible_test("double")
+... def _():
+...     expect_equal(2 * 2, 4, "2 * 2")
+✓ double: the visible tests pass (the hidden tests run when your work is graded).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class CheckFailed(AssertionError):
+    """A visible or hidden test failed; the message says what was expected."""
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one exercise's visible tests."""
+
+    name: str
+    passed: bool
+    message: str
+    seconds: float
+
+
+_registry: dict[str, Callable[[], None]] = {}
+
+
+def _describe_failure(exc: BaseException) -> str:
+    if isinstance(exc, NotImplementedError):
+        return "not written yet: replace `raise NotImplementedError()` with your code."
+    if isinstance(exc, AssertionError) and str(exc):
+        return str(exc)
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" (line {frame.lineno} of {frame.name})" if frame else ""
+    return f"raised {type(exc).__name__}: {exc}{where}"
+
+
+def _run(name: str, test: Callable[[], None]) -> CheckResult:
+    start = time.perf_counter()
+    try:
+        test()
+    except Exception as exc:  # noqa: BLE001 - every failure is reported in words
+        return CheckResult(name, False, _describe_failure(exc), time.perf_counter() - start)
+    return CheckResult(name, True, "visible tests pass", time.perf_counter() - start)
+
+
+def visible_test(name: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Register a test function for exercise ``name`` and run it now.
+
+    On success it prints one line; on failure it raises :class:`CheckFailed` whose
+    message explains the problem (so nbgrader scores the cell as failed).
+
+    >>> @visible_test("square")
+    ... def _():
+    ...     expect_equal(3**2, 9, "3**2")
+    ✓ square: the visible tests pass (the hidden tests run when your work is graded).
+    """
+
+    def decorate(test: Callable[[], None]) -> Callable[[], None]:
+        _registry[name] = test
+        result = _run(name, test)
+        if not result.passed:
+            raise CheckFailed(f"{name}: {result.message}")
+        print(f"✓ {name}: the visible tests pass (the hidden tests run when your work is graded).")
+        return test
+
+    return decorate
+
+
+def summary(exercises: Iterable[str]) -> list[CheckResult]:
+    """Run the visible tests of ``exercises`` again and print one line per exercise.
+
+    An exercise whose test cell has not been run yet is listed as such. Never raises.
+
+    >>> results = summary(["square"])  # doctest: +ELLIPSIS
+    exercise ...
+    """
+    results = []
+    for name in exercises:
+        test = _registry.get(name)
+        if test is None:
+            results.append(CheckResult(name, False, "test cell not run yet: run it first.", 0.0))
+        else:
+            results.append(_run(name, test))
+    width = max([len("exercise")] + [len(r.name) for r in results])
+    print(f"{'exercise':<{width}}  result  details")
+    print(f"{'-' * width}  ------  -------")
+    for r in results:
+        mark = "pass" if r.passed else "FAIL"
+        print(f"{r.name:<{width}}  {mark:<6}  {r.message}")
+    passed = sum(r.passed for r in results)
+    print(f"\n{passed} of {len(results)} exercises pass their visible tests.")
+    if passed == len(results):
+        print("The hidden tests check more cases (random inputs, edge cases) when your work is graded.")
+    return results
+
+
+def _preview(array: np.ndarray, limit: int = 6) -> str:
+    text = np.array2string(np.asarray(array), precision=4, threshold=limit * limit, edgeitems=3)
+    return text if len(text) < 400 else text[:400] + " ..."
+
+
+def expect_shape(got, expected_shape: tuple, what: str = "the result") -> None:
+    """Fail unless ``got`` has shape ``expected_shape``.
+
+    >>> expect_shape(np.zeros((2, 3)), (2, 3), "zeros")
+    """
+    got_shape = np.shape(got)
+    if tuple(got_shape) != tuple(expected_shape):
+        raise CheckFailed(
+            f"{what} should have shape {tuple(expected_shape)} but has shape {tuple(got_shape)}."
+        )
+
+
+def expect_close(got, expected, what: str = "the result", atol: float = 1e-5, rtol: float = 1e-5) -> None:
+    """Fail unless ``got`` has the shape of ``expected`` and the same values, to a tolerance.
+
+    The message names the first wrong position and shows both arrays.
+
+    >>> expect_close([1.0, 2.0], np.array([1.0, 2.0 + 1e-9]), "values")
+    """
+    if got is None:
+        raise CheckFailed(f"{what} is None: did you forget a `return`?")
+    got_array = np.asarray(got, dtype=np.float64)
+    expected_array = np.asarray(expected, dtype=np.float64)
+    expect_shape(got_array, expected_array.shape, what)
+    if not np.all(np.isfinite(got_array)):
+        raise CheckFailed(f"{what} contains NaN or infinite values.")
+    wrong = ~np.isclose(got_array, expected_array, atol=atol, rtol=rtol)
+    if wrong.any():
+        index = tuple(int(i) for i in np.argwhere(wrong)[0])
+        raise CheckFailed(
+            f"{what} is wrong at {wrong.sum()} of {wrong.size} positions; first at index {index}: "
+            f"expected {expected_array[index]:.6g}, got {got_array[index]:.6g}.\n"
+            f"expected:\n{_preview(expected_array)}\ngot:\n{_preview(got_array)}"
+        )
+
+
+def expect_equal(got, expected, what: str = "the result") -> None:
+    """Fail unless ``got == expected`` (for plain values such as ints, strings, tuples).
+
+    >>> expect_equal(1 + 2, 3, "1 + 2")
+    """
+    if isinstance(expected, (int, np.integer)) and not isinstance(expected, bool):
+        if isinstance(got, (float, np.floating)) and float(got).is_integer():
+            raise CheckFailed(f"{what} should be the integer {expected}, not the float {got!r}.")
+    if got != expected:
+        raise CheckFailed(f"{what}: expected {expected!r}, got {got!r}.")
+
+
+def expect_dtype(got, kind: str, what: str = "the result") -> None:
+    """Fail unless ``got`` is an array whose dtype kind is ``kind`` ('f' float, 'i' int, 'u' uint).
+
+    >>> expect_dtype(np.zeros(2, np.float32), "f", "zeros")
+    """
+    names = {"f": "floating-point", "i": "signed integer", "u": "unsigned integer", "b": "boolean"}
+    if not hasattr(got, "dtype"):
+        raise CheckFailed(f"{what} should be a NumPy array, got {type(got).__name__}.")
+    if got.dtype.kind != kind:
+        raise CheckFailed(f"{what} should have a {names.get(kind, kind)} dtype, got {got.dtype}.")
