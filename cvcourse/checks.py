@@ -81,12 +81,12 @@ def visible_test(name: str) -> Callable[[Callable[[], None]], Callable[[], None]
     return decorate
 
 
-def summary(exercises: Iterable[str]) -> list[CheckResult]:
+def summary(exercises: Iterable[str]) -> None:
     """Run the visible tests of ``exercises`` again and print one line per exercise.
 
     An exercise whose test cell has not been run yet is listed as such. Never raises.
 
-    >>> results = summary(["square"])  # doctest: +ELLIPSIS
+    >>> summary(["square"])  # doctest: +ELLIPSIS
     exercise ...
     """
     results = []
@@ -106,7 +106,6 @@ def summary(exercises: Iterable[str]) -> list[CheckResult]:
     print(f"\n{passed} of {len(results)} exercises pass their visible tests.")
     if passed == len(results):
         print("The hidden tests check more cases (random inputs, edge cases) when your work is graded.")
-    return results
 
 
 def _preview(array: np.ndarray, limit: int = 6) -> str:

@@ -1,0 +1,38 @@
+# Thin shortcuts; each target is one call. `make help` lists them.
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help setup test test-fast lint lab course fetch bench chapters
+
+help:           ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+setup:          ## set everything up (venv, pinned packages, kernel, nbgrader, Debian data package)
+	bash scripts/setup.sh
+
+test:           ## every test: lint, unit tests, then the slow tiers that run and grade the notebooks
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+test-fast:      ## lint and the fast tier only (seconds): helper package, pins, no-leak checks
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not slow"
+
+lint:           ## ruff on every Python file
+	$(BIN)/ruff check .
+
+lab:            ## open the course in JupyterLab
+	$(BIN)/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/course
+
+course:         ## regenerate the student notebooks in course/ from solutions/
+	$(BIN)/python -m grader generate
+
+chapters:       ## list chapters, exercises, points and time budgets
+	$(BIN)/python -m grader chapters
+
+fetch:          ## download and cache every optional data set for an offline classroom
+	$(BIN)/cvcourse-fetch all
+
+bench:          ## time each chapter: solution run and autograding one submission (medians of 3)
+	$(BIN)/python bench/bench_chapters.py

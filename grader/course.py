@@ -1,0 +1,146 @@
+"""Drive nbgrader over the course: find chapters, generate student notebooks, grade a class.
+
+Everything goes through nbgrader's own command line with the course configuration
+(grader/nbgrader_config.py). A *course root* is a folder laid out like the repository
+(``solutions/``, ``course/``, ``grader/``); the repository itself is one, and tests build
+scratch ones in temporary folders with :func:`make_scratch_course`.
+
+>>> from grader.course import REPO, chapters
+>>> chapters(REPO)[:1]
+['ch01_visual_cortex']
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "grader" / "nbgrader_config.py"
+
+
+def chapters(root: Path = REPO) -> list[str]:
+    """Names of the chapters in ``root/solutions``, in order (each folder holds ``<name>.ipynb``)."""
+    source = Path(root) / "solutions"
+    return sorted(p.name for p in source.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+def solution_path(chapter: str, root: Path = REPO) -> Path:
+    """The instructor notebook of ``chapter``."""
+    return Path(root) / "solutions" / chapter / f"{chapter}.ipynb"
+
+
+def student_path(chapter: str, root: Path = REPO) -> Path:
+    """The generated student notebook of ``chapter``."""
+    return Path(root) / "course" / chapter / f"{chapter}.ipynb"
+
+
+def budget_seconds(chapter: str, root: Path = REPO) -> float:
+    """The time budget recorded in the notebook's metadata (``cvcourse.budget_seconds``)."""
+    nb = nbformat.read(solution_path(chapter, root), as_version=4)
+    return float(nb.metadata["cvcourse"]["budget_seconds"])
+
+
+def exercises(chapter: str, root: Path = REPO) -> list[tuple[str, int]]:
+    """``(exercise name, points)`` of every graded exercise, in notebook order."""
+    nb = nbformat.read(solution_path(chapter, root), as_version=4)
+    found = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and meta.get("grade_id", "").startswith("test_"):
+            found.append((meta["grade_id"][len("test_") :], int(meta["points"])))
+    return found
+
+
+def _environment() -> dict[str, str]:
+    """nbgrader needs the venv's bin on PATH (it runs alembic for the gradebook)."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return env
+
+
+def nbgrader(root: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` in course root ``root``; raise with nbgrader's log if it fails."""
+    command = [str(Path(sys.executable).parent / "nbgrader"), *args]
+    result = subprocess.run(
+        command, cwd=root, env=_environment(), capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed in {root}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def generate(root: Path, chapter: str) -> Path:
+    """Generate the student notebook of ``chapter`` into ``root/course`` (overwriting it)."""
+    nbgrader(root, "generate_assignment", chapter, "--force")
+    return student_path(chapter, root)
+
+
+def make_scratch_course(root: Path, chapter_names: list[str] | None = None) -> Path:
+    """Lay out a course root in ``root`` with copies of the chapters' solution folders.
+
+    Its ``nbgrader_config.py`` loads the course configuration and points it at ``root``,
+    with its own gradebook, so nothing in the repository is touched.
+    """
+    root = Path(root)
+    for chapter in chapter_names or chapters():
+        shutil.copytree(REPO / "solutions" / chapter, root / "solutions" / chapter, dirs_exist_ok=True)
+    (root / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        f"load_subconfig({str(CONFIG)!r})  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(root)!r}\n"
+        f"c.CourseDirectory.db_url = 'sqlite:///{root / 'grader' / 'gradebook.db'}'\n"
+        f"c.Exchange.root = {str(root / 'grader' / 'exchange')!r}\n"
+    )
+    return root
+
+
+def submit(root: Path, student: str, chapter: str, notebook: nbformat.NotebookNode) -> Path:
+    """Place ``notebook`` as ``student``'s submission of ``chapter`` (as ``nbgrader collect`` would)."""
+    folder = Path(root) / "grader" / "submitted" / student / chapter
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{chapter}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def autograde(root: Path, chapter: str, student: str | None = None) -> None:
+    """Autograde every submission of ``chapter`` (or only ``student``'s), creating students as needed."""
+    args = ["autograde", chapter, "--create", "--force"]
+    if student:
+        args.append(f"--student={student}")
+    nbgrader(root, *args)
+
+
+def export_grades(root: Path) -> list[dict[str, str]]:
+    """Export the gradebook to ``root/grader/grades.csv`` and return its rows."""
+    target = Path(root) / "grader" / "grades.csv"
+    nbgrader(root, "export", f"--to={target}")
+    with target.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def execute_notebook(
+    nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300, allow_errors: bool = False
+) -> float:
+    """Execute ``nb`` in place, in folder ``cwd``; return the wall time in seconds, kernel start included."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
+        resources={"metadata": {"path": str(cwd)}},
+        allow_errors=allow_errors,
+    )
+    start = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - start

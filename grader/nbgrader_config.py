@@ -1,0 +1,46 @@
+"""nbgrader configuration of the course; the root-level nbgrader_config.py loads this file.
+
+Folders (relative to the repository root):
+  solutions/            source: instructor notebooks with solutions and hidden tests
+  course/               release: student notebooks, generated, committed
+  grader/submitted/     submissions to grade          (git-ignored)
+  grader/autograded/    graded copies                 (git-ignored)
+  grader/feedback/      HTML feedback per student     (git-ignored)
+  grader/gradebook.db   SQLite gradebook              (git-ignored; set NBGRADER_DB_URL for PostgreSQL)
+"""
+
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+repo = Path(__file__).resolve().parents[1]
+
+c.CourseDirectory.course_id = "cnn-vision"
+c.CourseDirectory.root = str(repo)
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "course"
+c.CourseDirectory.submitted_directory = "grader/submitted"
+c.CourseDirectory.autograded_directory = "grader/autograded"
+c.CourseDirectory.feedback_directory = "grader/feedback"
+c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{repo / 'grader' / 'gradebook.db'}")
+c.Exchange.root = str(repo / "grader" / "exchange")
+
+# What a student sees where a solution was.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A cell that runs longer than this is interrupted and scores zero; grading goes on.
+# The longest graded training cell of the course is budgeted at 180 s on a 2-core CPU.
+c.Execute.timeout = 300
+c.Execute.interrupt_on_timeout = True
+
+# TensorFlow and its libraries may log to stderr, and nbgrader scores a test cell with
+# stderr output as failed. cvcourse imports TensorFlow quietly; this drops what is left:
+# absl/glog lines ("W0000 00:00:... file.cc:12] ..."), and TensorFlow/Keras warnings.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (
+    r"(^|\n)([IWEF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\]"
+    r"|WARNING: All log messages before absl::InitializeLog"
+    r"|.*(tensorflow|keras|absl)\S*:\d+: \w*Warning:)"
+)

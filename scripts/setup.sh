@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# One-command set-up of the course (run again at any time: every step is idempotent).
+#   1. the Debian package with Fashion-MNIST (when run as root on Debian; otherwise says what to do)
+#   2. a Python 3.11 virtual environment in .venv with the pinned packages (pyproject.toml,
+#      requirements.lock) and the helper package cvcourse, editable
+#   3. a Jupyter kernel "Python 3 (CNN course)" for front-ends outside the venv, and the nbgrader extensions
+#   4. a check that everything imports and which data sets are available offline
+# Override the interpreter with PYTHON=/path/to/python3.11.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+
+step "Fashion-MNIST from Debian (dataset-fashion-mnist)"
+if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+    note "already installed in /usr/share/datasets/fashion-mnist"
+elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    if ! { apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 ||
+           { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; }; }; then
+        note "could not install it: chapters using Fashion-MNIST will need \`make fetch\` on a connected machine"
+    fi
+elif command -v apt-get >/dev/null 2>&1; then
+    note "not root: run \`sudo apt-get install dataset-fashion-mnist\`, or \`make fetch\` to download it into data/cache"
+else
+    note "not Debian: run \`make fetch\` once with a network to cache Fashion-MNIST in data/cache"
+fi
+
+step "Python 3.11 virtual environment in .venv"
+PYTHON=${PYTHON:-}
+if [ -z "$PYTHON" ]; then
+    for candidate in python3.11 python3; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+           "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+            PYTHON=$candidate
+            break
+        fi
+    done
+fi
+if [ -z "$PYTHON" ]; then
+    echo "error: Python 3.11 not found. Install it (Debian/Ubuntu: apt-get install python3.11 python3.11-venv;" >&2
+    echo "       macOS: brew install python@3.11; or use conda: environment.yml), or set PYTHON=/path/to/python3.11" >&2
+    exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+    note "created .venv with $("$PYTHON" --version)"
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+note "installed the pinned packages and cvcourse"
+
+step "Jupyter kernel and nbgrader extensions"
+.venv/bin/python -m ipykernel install --user --name cnn-course --display-name "Python 3 (CNN course)" \
+    --env TF_CPP_MIN_LOG_LEVEL 3 >/dev/null
+note "kernel 'Python 3 (CNN course)' registered for other Jupyter front-ends"
+for extension in formgrader assignment_list course_list validate_assignment; do
+    .venv/bin/jupyter server extension enable --sys-prefix "nbgrader.server_extensions.$extension" >/dev/null 2>&1
+done
+note "nbgrader server extensions enabled (the JupyterLab extension ships with nbgrader)"
+
+step "Check"
+.venv/bin/python -c 'import cvcourse, tensorflow as tf, keras, nbgrader; print(f"    TensorFlow {tf.__version__}, Keras {keras.__version__}, nbgrader {nbgrader.__version__}")'
+.venv/bin/cvcourse-fetch --status | sed 's/^/    /'
+printf '\nReady. Open the course with `make lab`; run the tests with `make test`.\n'

@@ -1,0 +1,49 @@
+"""Run notebooks for the tests: execute with nbclient, read outputs, find graded cells."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from grader.course import execute_notebook
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def is_graded_cell(cell) -> bool:
+    """A solution cell or a test cell: where a student notebook may legitimately fail."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("solution") or meta.get("grade"))
+
+
+def cell_by_grade_id(nb, grade_id: str):
+    for cell in nb.cells:
+        if nbgrader_meta(cell).get("grade_id") == grade_id:
+            return cell
+    raise KeyError(f"no cell with grade_id {grade_id!r}")
+
+
+def stderr_text(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stderr")
+
+
+def error_text(cell) -> str:
+    return "\n".join(
+        f"{o['ename']}: {o['evalue']}" for o in cell.get("outputs", []) if o.output_type == "error"
+    )
+
+
+@dataclass
+class Execution:
+    notebook: nbformat.NotebookNode
+    seconds: float
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300, allow_errors: bool = False) -> Execution:
+    """Execute ``nb`` in ``cwd``; the wall time includes the kernel's start."""
+    seconds = execute_notebook(nb, cwd, timeout=timeout, allow_errors=allow_errors)
+    return Execution(nb, seconds)

@@ -1,0 +1,50 @@
+"""course/ is exactly what nbgrader generates from solutions/, and carries no solutions (DESIGN.md, test 2)."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from grader.course import REPO, chapters, generate, make_scratch_course, solution_path, student_path
+from tests.notebook_kernel import nbgrader_meta
+
+LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    root = make_scratch_course(tmp_path_factory.mktemp("drift"))
+    return {chapter: generate(root, chapter) for chapter in chapters()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", chapters())
+def test_course_equals_generated(chapter, regenerated):
+    committed = student_path(chapter).read_text()
+    fresh = regenerated[chapter].read_text()
+    assert committed == fresh, f"course/{chapter} differs from solutions/: run `make course` and commit"
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_student_notebook_has_no_solutions(chapter):
+    student = nbformat.read(student_path(chapter), as_version=4)
+    solution = nbformat.read(solution_path(chapter), as_version=4)
+    text = student_path(chapter).read_text()
+    for marker in LEAK_MARKERS:
+        assert marker not in text, f"{marker!r} in course/{chapter}"
+    student_cells = {nbgrader_meta(c).get("grade_id"): c for c in student.cells if nbgrader_meta(c)}
+    for cell in solution.cells:
+        meta = nbgrader_meta(cell)
+        if not meta.get("solution"):
+            continue
+        body = cell.source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
+        answer_lines = [line.strip() for line in body.splitlines() if len(line.strip()) > 12]
+        released = student_cells[meta["grade_id"]].source
+        assert "raise NotImplementedError()" in released
+        leaked = [line for line in answer_lines if line in released]
+        assert not leaked, f"{chapter}/{meta['grade_id']}: solution lines in the student notebook: {leaked}"
+
+
+def test_course_has_every_chapter_and_nothing_else():
+    released = sorted(p.name for p in (REPO / "course").iterdir() if p.is_dir())
+    assert released == chapters()

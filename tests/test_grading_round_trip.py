@@ -1,0 +1,92 @@
+"""A real nbgrader round trip over every chapter with exact expected scores (DESIGN.md, test 5).
+
+Generate the student notebooks, submit a class (a solved, a blank, a half-solved and a
+broken notebook per chapter), autograde, generate feedback, export the CSV.
+"""
+
+from __future__ import annotations
+
+import math
+
+import nbformat
+import pytest
+
+from grader.course import (
+    autograde,
+    chapters,
+    exercises,
+    export_grades,
+    generate,
+    make_scratch_course,
+    nbgrader,
+    solution_path,
+    submit,
+)
+from tests.notebook_kernel import cell_by_grade_id
+
+pytestmark = pytest.mark.slow
+
+
+def with_answers(chapter, student_nb, names, broken=()):
+    """The student notebook with the instructor's answer for ``names`` and a syntax error in ``broken``."""
+    solution = nbformat.read(solution_path(chapter), as_version=4)
+    for name in names:
+        cell_by_grade_id(student_nb, name).source = cell_by_grade_id(solution, name).source
+    for name in broken:
+        cell_by_grade_id(student_nb, name).source = "def oops(:\n    pass\n"
+    return student_nb
+
+
+def class_of(chapter, student_nb_path):
+    """Submissions and their exact expected scores."""
+    points = dict(exercises(chapter))
+    names = list(points)
+    half = names[: math.ceil(len(names) / 2)]
+
+    def fresh():
+        return nbformat.read(student_nb_path, as_version=4)
+
+    return {
+        "solved": (nbformat.read(solution_path(chapter), as_version=4), sum(points.values())),
+        "blank": (fresh(), 0),
+        "half": (with_answers(chapter, fresh(), half), sum(points[n] for n in half)),
+        "broken": (
+            with_answers(chapter, fresh(), names[1:], broken=names[:1]),
+            sum(points.values()) - points[names[0]],
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    root = make_scratch_course(tmp_path_factory.mktemp("roundtrip"))
+    expected = {}
+    for chapter in chapters():
+        student_nb_path = generate(root, chapter)
+        for student, (notebook, score) in class_of(chapter, student_nb_path).items():
+            submit(root, student, chapter, notebook)
+            expected[(chapter, student)] = float(score)
+        autograde(root, chapter)
+        nbgrader(root, "generate_feedback", chapter, "--force")
+    return root, expected, export_grades(root)
+
+
+def test_exported_scores_are_exactly_the_expected_ones(graded_class):
+    _, expected, rows = graded_class
+    got = {(row["assignment"], row["student_id"]): float(row["score"]) for row in rows}
+    assert got == expected
+
+
+def test_max_scores_match_the_notebooks(graded_class):
+    _, _, rows = graded_class
+    for row in rows:
+        total = sum(points for _, points in exercises(row["assignment"]))
+        assert float(row["max_score"]) == total
+
+
+def test_every_submission_gets_feedback(graded_class):
+    root, expected, _ = graded_class
+    for chapter, student in expected:
+        page = root / "grader" / "feedback" / student / chapter / f"{chapter}.html"
+        assert page.is_file(), f"no feedback for {student}/{chapter}"
+        assert "Score:" in page.read_text() or "score" in page.read_text().lower()
