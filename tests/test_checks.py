@@ -1,0 +1,81 @@
+"""The student-facing checks explain failures in words; the package imports TensorFlow silently."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cvcourse import checks
+
+
+def test_expect_close_names_the_first_wrong_position():
+    with pytest.raises(checks.CheckFailed, match=r"index \(1, 0\): expected 3, got 4"):
+        checks.expect_close(np.array([[1, 2], [4, 4]]), np.array([[1, 2], [3, 4]]), "feature map")
+
+
+def test_expect_close_reports_shape_mismatch_and_none():
+    with pytest.raises(checks.CheckFailed, match=r"shape \(2, 2\) but has shape \(3, 3\)"):
+        checks.expect_close(np.zeros((3, 3)), np.zeros((2, 2)), "output")
+    with pytest.raises(checks.CheckFailed, match="forget a `return`"):
+        checks.expect_close(None, np.zeros(2), "output")
+    with pytest.raises(checks.CheckFailed, match="NaN"):
+        checks.expect_close(np.array([np.nan]), np.zeros(1), "output")
+
+
+def test_expect_equal_and_dtype():
+    checks.expect_equal(3, 3, "x")
+    with pytest.raises(checks.CheckFailed, match="expected 3, got 4"):
+        checks.expect_equal(4, 3, "x")
+    with pytest.raises(checks.CheckFailed, match="integer 3, not the float 3.0"):
+        checks.expect_equal(3.0, 3, "x")
+    checks.expect_dtype(np.zeros(2, np.float32), "f")
+    with pytest.raises(checks.CheckFailed, match="floating-point dtype, got int64"):
+        checks.expect_dtype(np.zeros(2, np.int64), "f")
+    with pytest.raises(checks.CheckFailed, match="NumPy array"):
+        checks.expect_dtype([1.0], "f")
+
+
+def test_visible_test_runs_registers_and_explains(capsys):
+    @checks.visible_test("good_exercise")
+    def _():
+        checks.expect_equal(1 + 1, 2, "1 + 1")
+
+    assert "✓ good_exercise" in capsys.readouterr().out
+
+    def not_written():
+        raise NotImplementedError()
+
+    with pytest.raises(checks.CheckFailed, match="not written yet"):
+        checks.visible_test("todo_exercise")(not_written)
+
+    def crashes():
+        return [][1]
+
+    with pytest.raises(checks.CheckFailed, match="raised IndexError"):
+        checks.visible_test("crashing_exercise")(crashes)
+
+
+def test_summary_reruns_and_lists_every_exercise(capsys):
+    def not_written():
+        raise NotImplementedError()
+
+    checks.visible_test("summary_ok")(lambda: None)
+    with pytest.raises(checks.CheckFailed):
+        checks.visible_test("summary_todo")(not_written)
+    capsys.readouterr()
+    checks.summary(["summary_ok", "summary_todo", "never_run"])
+    out = capsys.readouterr().out
+    assert "summary_ok" in out and "pass" in out
+    assert "not written yet" in out
+    assert "never_run" in out and "not run yet" in out
+    assert "1 of 3 exercises pass" in out
+
+
+def test_importing_cvcourse_writes_nothing_to_stderr():
+    code = "import cvcourse, tensorflow as tf, keras; tf.nn.conv2d(tf.ones((1, 4, 4, 1)), tf.ones((3, 3, 1, 1)), 1, 'VALID')"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
