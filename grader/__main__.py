@@ -1,7 +1,7 @@
 """The instructor's command line: ``python -m grader COMMAND``.
 
-  generate [CHAPTER ...]   regenerate student notebooks in course/ from solutions/ (all by default)
-  chapters                 list the chapters with their exercises, points and time budgets
+generate [CHAPTER ...]   regenerate student notebooks in course/ from solutions/ (all by default)
+chapters                 list the chapters with their exercises, points and time budgets
 """
 
 from __future__ import annotations

@@ -43,7 +43,9 @@ class Execution:
     seconds: float
 
 
-def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300, allow_errors: bool = False) -> Execution:
+def execute(
+    nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300, allow_errors: bool = False
+) -> Execution:
     """Execute ``nb`` in ``cwd``; the wall time includes the kernel's start."""
     seconds = execute_notebook(nb, cwd, timeout=timeout, allow_errors=allow_errors)
     return Execution(nb, seconds)

@@ -75,7 +75,10 @@ def test_summary_reruns_and_lists_every_exercise(capsys):
 
 
 def test_importing_cvcourse_writes_nothing_to_stderr():
-    code = "import cvcourse, tensorflow as tf, keras; tf.nn.conv2d(tf.ones((1, 4, 4, 1)), tf.ones((3, 3, 1, 1)), 1, 'VALID')"
+    code = (
+        "import cvcourse, tensorflow as tf, keras\n"
+        "tf.nn.conv2d(tf.ones((1, 4, 4, 1)), tf.ones((3, 3, 1, 1)), 1, 'VALID')"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""

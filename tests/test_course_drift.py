@@ -1,4 +1,4 @@
-"""course/ is exactly what nbgrader generates from solutions/, and carries no solutions (DESIGN.md, test 2)."""
+"""course/ is exactly what nbgrader generates from solutions/, with no solutions in it (DESIGN.md, test 2)."""
 
 from __future__ import annotations
 

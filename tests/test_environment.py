@@ -1,4 +1,4 @@
-"""The pip path (pyproject.toml, requirements.lock) and the conda path (environment.yml) pin the same versions."""
+"""The pip path (pyproject.toml, requirements.lock) and the conda path (environment.yml) pin the same."""
 
 from __future__ import annotations
 

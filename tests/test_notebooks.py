@@ -52,13 +52,16 @@ def test_student_notebook_fails_only_in_graded_cells(chapter, tmp_path):
         )
         assert not stderr_text(cell), f"cell {index} wrote to stderr:\n{stderr_text(cell)}"
     n_tests = sum(1 for c in run.notebook.cells if nbgrader_meta(c).get("grade"))
-    assert graded_failures == n_tests, f"only {graded_failures} of {n_tests} test cells fail with no work done"
+    assert graded_failures == n_tests, (
+        f"only {graded_failures} of {n_tests} test cells fail with no work done"
+    )
 
 
 def test_every_chapter_has_a_budget_and_exercises():
     assert chapters(), "no chapters in solutions/"
     for chapter in chapters():
-        assert budget_seconds(chapter) in (60, 180), f"{chapter}: budget must be 60 s or 180 s (CURRICULUM.md)"
+        budget = budget_seconds(chapter)
+        assert budget in (60, 180), f"{chapter}: budget must be 60 s or 180 s (CURRICULUM.md)"
         nb = nbformat.read(solution_path(chapter), as_version=4)
         ids = [nbgrader_meta(c).get("grade_id") for c in nb.cells if nbgrader_meta(c)]
         for grade_id in ids:
