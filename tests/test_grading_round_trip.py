@@ -84,9 +84,10 @@ def test_max_scores_match_the_notebooks(graded_class):
         assert float(row["max_score"]) == total
 
 
-def test_every_submission_gets_feedback(graded_class):
+def test_every_submission_gets_feedback_with_its_score(graded_class):
     root, expected, _ = graded_class
-    for chapter, student in expected:
+    for (chapter, student), score in expected.items():
         page = root / "grader" / "feedback" / student / chapter / f"{chapter}.html"
         assert page.is_file(), f"no feedback for {student}/{chapter}"
-        assert "Score:" in page.read_text() or "score" in page.read_text().lower()
+        total = float(sum(points for _, points in exercises(chapter)))
+        assert f"Score: {score:.1f} / {total:.1f}" in page.read_text()
