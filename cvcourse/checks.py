@@ -171,3 +171,56 @@ def expect_dtype(got, kind: str, what: str = "the result") -> None:
         raise CheckFailed(f"{what} should be a NumPy array, got {type(got).__name__}.")
     if got.dtype.kind != kind:
         raise CheckFailed(f"{what} should have a {names.get(kind, kind)} dtype, got {got.dtype}.")
+
+
+def _names_used(code) -> set[str]:
+    """Global and attribute names a code object (and the functions nested in it) refers to."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names_used(const)
+    return names
+
+
+def expect_written_by_hand(function, banned: dict, what: str | None = None) -> None:
+    """Fail if ``function`` (or a helper function it calls) uses one of the ``banned`` library calls.
+
+    ``banned`` maps a readable name to the library function, e.g.
+    ``{"tf.nn.conv2d": tf.nn.conv2d}``. A call is found by the object a global name refers
+    to (``from scipy.signal import correlate2d as cc``) or by the attribute name
+    (``tf.nn.conv2d(...)``, ``scipy.signal.correlate2d(...)``).
+
+    >>> def mine(x):
+    ...     return np.sum(x)
+    >>> expect_written_by_hand(mine, {"np.convolve": np.convolve})
+    """
+    what = what or getattr(function, "__name__", "your function")
+    banned_objects = {id(obj): name for name, obj in banned.items()}
+    banned_attributes = {name.rsplit(".", 1)[-1]: name for name in banned}
+    seen: set[int] = set()
+
+    def visit(fn) -> None:
+        code = getattr(fn, "__code__", None)
+        if code is None or id(code) in seen:
+            return
+        seen.add(id(code))
+        namespace = dict(getattr(fn, "__globals__", {}))
+        for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=False):
+            namespace[name] = cell.cell_contents
+        for name in _names_used(code) | set(code.co_freevars):
+            if name in namespace:
+                value = namespace[name]
+                if id(value) in banned_objects:
+                    raise CheckFailed(
+                        f"{what} calls {banned_objects[id(value)]}: this exercise asks you to write "
+                        "the computation yourself (NumPy is fine)."
+                    )
+                if callable(value) and getattr(value, "__module__", None) == getattr(fn, "__module__", None):
+                    visit(value)
+            elif name in banned_attributes:
+                raise CheckFailed(
+                    f"{what} uses {banned_attributes[name]}: this exercise asks you to write the "
+                    "computation yourself (NumPy is fine)."
+                )
+
+    visit(function)

@@ -82,3 +82,38 @@ def test_importing_cvcourse_writes_nothing_to_stderr():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_expect_written_by_hand_finds_library_calls_directly_aliased_or_in_helpers():
+    import scipy.signal
+    from scipy.signal import correlate2d as aliased
+
+    banned = {"scipy.signal.correlate2d": scipy.signal.correlate2d}
+
+    def by_attribute(image, kernel):
+        return scipy.signal.correlate2d(image, kernel, mode="valid")
+
+    def by_alias(image, kernel):
+        return aliased(image, kernel, mode="valid")
+
+    namespace = {"aliased": aliased, "np": np, "__name__": "student"}
+    exec(
+        "def helper(x, k):\n    return aliased(x, k)\ndef via_helper(x, k):\n    return helper(x, k)\n",
+        namespace,
+    )
+
+    def by_hand(image, kernel):
+        return np.sum(image * kernel)
+
+    for cheat in (by_attribute, by_alias, namespace["via_helper"]):
+        with pytest.raises(checks.CheckFailed, match="write the computation yourself"):
+            checks.expect_written_by_hand(cheat, banned)
+    checks.expect_written_by_hand(by_hand, banned)
+
+    def own_function_with_the_same_name(image, kernel):
+        return correlate2d(image, kernel)  # noqa: F821 - a student's own helper of that name
+
+    namespace = {"__name__": "student"}
+    exec("def correlate2d(x, k):\n    return x * k\n", namespace)
+    own = type(own_function_with_the_same_name)(own_function_with_the_same_name.__code__, namespace)
+    checks.expect_written_by_hand(own, banned)

@@ -1,0 +1,567 @@
+"""Plausible mistakes (WRONG) and unusual correct answers (RIGHT) for ch02_convolutional_layers.
+
+Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
+that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
+"""
+
+# ----------------------------------------------------------------------------- conv_output_size
+
+_SIZE = """
+def conv_output_size(n, kernel_size, stride=1, padding="valid"):
+    {body}
+"""
+
+
+def _size(body):
+    return _SIZE.format(body=body.strip().replace("\n", "\n    "))
+
+
+WRONG_SIZE = {
+    "forgets the +1": _size("""
+if padding == "same":
+    return -(-n // stride)
+p = 0 if padding == "valid" else padding
+return (n + 2 * p - kernel_size) // stride
+"""),
+    "ceil instead of floor for valid/int padding": _size("""
+import math
+if padding == "same":
+    return math.ceil(n / stride)
+p = 0 if padding == "valid" else padding
+return math.ceil((n + 2 * p - kernel_size) / stride) + 1
+"""),
+    "'same' returns n whatever the stride": _size("""
+if padding == "same":
+    return n
+p = 0 if padding == "valid" else padding
+return (n + 2 * p - kernel_size) // stride + 1
+"""),
+    "'same' as floor(n / s)": _size("""
+if padding == "same":
+    return n // stride
+p = 0 if padding == "valid" else padding
+return (n + 2 * p - kernel_size) // stride + 1
+"""),
+    "'same' as p = k // 2 (wrong for even kernels)": _size("""
+p = {"valid": 0, "same": kernel_size // 2}.get(padding, padding)
+return (n + 2 * p - kernel_size) // stride + 1
+"""),
+    "integer padding added on one side only": _size("""
+if padding == "same":
+    return -(-n // stride)
+p = 0 if padding == "valid" else padding
+return (n + p - kernel_size) // stride + 1
+"""),
+    "true division: returns a float": _size("""
+if padding == "same":
+    return -(-n // stride)
+p = 0 if padding == "valid" else padding
+return (n + 2 * p - kernel_size) / stride + 1
+"""),
+    "ignores the stride": _size("""
+if padding == "same":
+    return n
+p = 0 if padding == "valid" else padding
+return n + 2 * p - kernel_size + 1
+"""),
+    "rounds instead of flooring": _size("""
+if padding == "same":
+    return -(-n // stride)
+p = 0 if padding == "valid" else padding
+return round((n + 2 * p - kernel_size) / stride) + 1
+"""),
+    "integer padding ignored (treated as valid)": _size("""
+if padding == "same":
+    return -(-n // stride)
+return (n - kernel_size) // stride + 1
+"""),
+}
+
+RIGHT_SIZE = {
+    "math.floor / math.ceil": _size("""
+import math
+if padding == "same":
+    return math.ceil(n / stride)
+p = 0 if padding == "valid" else padding
+return math.floor((n + 2 * p - kernel_size) / stride) + 1
+"""),
+    "counts the window positions with range()": _size("""
+if padding == "same":
+    return len(range(0, n, stride))
+p = {"valid": 0}.get(padding, padding)
+return len(range(0, n + 2 * p - kernel_size + 1, stride))
+"""),
+    "NumPy integers, 'same' via TensorFlow's total padding": _size("""
+import numpy
+if isinstance(padding, str) and padding.lower() == "same":
+    out = numpy.int64((n + stride - 1) // stride)
+    return out
+pad = numpy.int64(0 if padding == "valid" else padding)
+return numpy.int64((n + 2 * pad - kernel_size) // stride + 1)
+"""),
+}
+
+# ----------------------------------------------------------------------------- conv2d_forward
+
+_PAD_TF = """
+    n, h, w, _ = x.shape
+    kh, kw, _, c_out = weights.shape
+    if padding == "same":
+        h_out, w_out = -(-h // stride), -(-w // stride)
+        ph = max((h_out - 1) * stride + kh - h, 0)
+        pw = max((w_out - 1) * stride + kw - w, 0)
+        x = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+    else:
+        h_out, w_out = (h - kh) // stride + 1, (w - kw) // stride + 1
+"""
+
+
+def _forward(prologue, loop, epilogue="    return out + bias\n"):
+    return (
+        'def conv2d_forward(x, weights, bias, stride=1, padding="valid"):\n'
+        "    x = np.asarray(x, dtype=np.float64)\n"
+        "    weights = np.asarray(weights, dtype=np.float64)\n"
+        + prologue
+        + "    out = np.empty((n, h_out, w_out, c_out))\n"
+        + loop
+        + epilogue
+    )
+
+
+_LOOP = """    for i in range(h_out):
+        for j in range(w_out):
+            window = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
+            out[:, i, j, :] = np.tensordot(window, weights, axes=([1, 2, 3], [0, 1, 2]))
+"""
+
+WRONG_FORWARD = {
+    "forgets the bias": _forward(_PAD_TF, _LOOP, "    return out\n"),
+    "flips the kernel (true convolution)": _forward(
+        _PAD_TF, _LOOP.replace("np.tensordot(window, weights", "np.tensordot(window, weights[::-1, ::-1]")
+    ),
+    "puts the extra zero of odd padding at the top/left": _forward(
+        _PAD_TF.replace(
+            "(ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2)",
+            "(ph - ph // 2, ph // 2), (pw - pw // 2, pw // 2)",
+        ),
+        _LOOP,
+    ),
+    "pads k // 2 on every side for 'same' (wrong for even kernels)": _forward(
+        """    n, h, w, _ = x.shape
+    kh, kw, _, c_out = weights.shape
+    if padding == "same":
+        x = np.pad(x, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
+    h_out = (x.shape[1] - kh) // stride + 1
+    w_out = (x.shape[2] - kw) // stride + 1
+""",
+        _LOOP,
+    ),
+    "ignores the stride": _forward(
+        _PAD_TF.replace("(h - kh) // stride + 1, (w - kw) // stride + 1", "h - kh + 1, w - kw + 1")
+        .replace("-(-h // stride), -(-w // stride)", "h, w")
+        .replace("(h_out - 1) * stride", "(h_out - 1)")
+        .replace("(w_out - 1) * stride", "(w_out - 1)"),
+        _LOOP.replace("i * stride", "i").replace("j * stride", "j"),
+    ),
+    "'same' with a stride: pads as for stride 1, then subsamples": _forward(
+        """    n, h, w, _ = x.shape
+    kh, kw, _, c_out = weights.shape
+    if padding == "same":
+        x = np.pad(x, ((0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0)))
+    h_out = (x.shape[1] - kh) // stride + 1
+    w_out = (x.shape[2] - kw) // stride + 1
+""",
+        _LOOP,
+    ),
+    "strides the rows only": _forward(
+        _PAD_TF.replace("(w - kw) // stride + 1", "w - kw + 1")
+        .replace("-(-w // stride)", "w")
+        .replace("(w_out - 1) * stride", "(w_out - 1)"),
+        _LOOP.replace("j * stride:j * stride + kw", "j:j + kw"),
+    ),
+    "swaps the kernel's row and column axes": _forward(
+        _PAD_TF,
+        _LOOP.replace("axes=([1, 2, 3], [0, 1, 2])", "axes=([2, 1, 3], [0, 1, 2])").replace(
+            "window = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]",
+            "window = x[:, i * stride:i * stride + kw, j * stride:j * stride + kh, :]",
+        ),
+    ),
+    "im2col with the window flattened in the wrong axis order": _forward(
+        _PAD_TF,
+        """    w_matrix = weights.reshape(-1, c_out)
+    for i in range(h_out):
+        for j in range(w_out):
+            window = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
+            out[:, i, j, :] = window.transpose(0, 3, 1, 2).reshape(n, -1) @ w_matrix
+""",
+    ),
+    "does not sum over the input channels (uses channel 0 only)": _forward(
+        _PAD_TF,
+        _LOOP.replace(
+            "np.tensordot(window, weights, axes=([1, 2, 3], [0, 1, 2]))",
+            "np.tensordot(window[..., 0], weights[:, :, 0, :], axes=([1, 2], [0, 1]))",
+        ),
+    ),
+    "valid output one row and column too small": _forward(
+        _PAD_TF.replace(
+            "(h - kh) // stride + 1, (w - kw) // stride + 1", "(h - kh) // stride, (w - kw) // stride"
+        ),
+        _LOOP,
+    ),
+}
+
+RIGHT_FORWARD = {
+    "the reference loop over output positions": _forward(_PAD_TF, _LOOP),
+    "vectorised: sliding_window_view + einsum": """
+def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
+    x = np.asarray(x, dtype=np.float32)
+    kh, kw = weights.shape[:2]
+    h, w = x.shape[1:3]
+    if padding == "same":
+        out_h, out_w = -(-h // stride), -(-w // stride)
+        ph = max((out_h - 1) * stride + kh - h, 0)
+        pw = max((out_w - 1) * stride + kw - w, 0)
+        x = np.pad(x, [(0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)])
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]
+    return np.einsum("nijcuv,uvck->nijk", windows, weights) + bias
+""",
+    "im2col and one matrix product": """
+def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
+    kh, kw, c_in, c_out = weights.shape
+    n, h, w, _ = x.shape
+    if padding == "same":
+        oh, ow = (h + stride - 1) // stride, (w + stride - 1) // stride
+        th, tw = max((oh - 1) * stride + kh - h, 0), max((ow - 1) * stride + kw - w, 0)
+        x = np.pad(x, ((0, 0), (th // 2, th - th // 2), (tw // 2, tw - tw // 2), (0, 0)))
+    else:
+        oh, ow = (h - kh) // stride + 1, (w - kw) // stride + 1
+    columns = np.stack([x[:, u:u + stride * (oh - 1) + 1:stride, v:v + stride * (ow - 1) + 1:stride, :]
+                        for u in range(kh) for v in range(kw)], axis=3)      # (n, oh, ow, kh*kw, c_in)
+    return columns.reshape(n, oh, ow, -1) @ weights.reshape(-1, c_out) + bias
+""",
+    "naive loops over every index, explicit padding with a zero array": """
+def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
+    N, H, W, C = x.shape
+    KH, KW, _, K = weights.shape
+    top = left = 0
+    HP, WP = H, W
+    if padding == "same":
+        OH, OW = -(-H // stride), -(-W // stride)
+        PH = max((OH - 1) * stride + KH - H, 0)
+        PW = max((OW - 1) * stride + KW - W, 0)
+        top, left = PH // 2, PW // 2
+        HP, WP = H + PH, W + PW
+    else:
+        OH, OW = (H - KH) // stride + 1, (W - KW) // stride + 1
+    xp = np.zeros((N, HP, WP, C))
+    xp[:, top:top + H, left:left + W, :] = x
+    Z = np.zeros((N, OH, OW, K))
+    for n in range(N):
+        for i in range(OH):
+            for j in range(OW):
+                for k in range(K):
+                    total = bias[k]
+                    for u in range(KH):
+                        for v in range(KW):
+                            for c in range(C):
+                                total += xp[n, i * stride + u, j * stride + v, c] * weights[u, v, c, k]
+                    Z[n, i, j, k] = total
+    return Z
+""",
+    "SciPy correlate per channel pair": """
+def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
+    from scipy.signal import correlate
+    n, h, w, c_in = x.shape
+    kh, kw, _, c_out = weights.shape
+    if padding == "same":
+        oh, ow = -(-h // stride), -(-w // stride)
+        ph, pw = max((oh - 1) * stride + kh - h, 0), max((ow - 1) * stride + kw - w, 0)
+        x = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+    result = []
+    for image in x:
+        maps = []
+        for k in range(c_out):
+            full = sum(correlate(image[:, :, c], weights[:, :, c, k], mode="valid") for c in range(c_in))
+            maps.append(full[::stride, ::stride] + bias[k])
+        result.append(np.stack(maps, axis=-1))
+    return np.stack(result)
+""",
+}
+
+# ----------------------------------------------------------------------------- conv_params
+
+_PARAMS = """
+def conv_params(kernel_size, in_channels, filters, use_bias=True):
+    {body}
+"""
+
+
+def _params(body):
+    return _PARAMS.format(body=body.strip().replace("\n", "\n    "))
+
+
+_KERNEL = """
+kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, (int, np.integer)) else kernel_size
+"""
+
+WRONG_PARAMS = {
+    "forgets the input channels": _params(_KERNEL + "return (kh * kw + int(use_bias)) * filters"),
+    "one bias per input channel and filter": _params(
+        _KERNEL + "return (kh * kw + int(use_bias)) * in_channels * filters"
+    ),
+    "ignores use_bias": _params(_KERNEL + "return (kh * kw * in_channels + 1) * filters"),
+    "one bias for the whole layer": _params(
+        _KERNEL + "return kh * kw * in_channels * filters + int(use_bias)"
+    ),
+    "a pair (kh, kw) read as kh × kh": _params("""
+k = kernel_size if isinstance(kernel_size, (int, np.integer)) else kernel_size[0]
+return (k * k * in_channels + int(use_bias)) * filters
+"""),
+    "square kernels only (a pair raises)": _params(
+        "return (kernel_size**2 * in_channels + int(use_bias)) * filters"
+    ),
+    "returns a float": _params(_KERNEL + "return float((kh * kw * in_channels + int(use_bias)) * filters)"),
+    "counts the filters' channels as the output channels": _params(
+        _KERNEL + "return (kh * kw * filters + int(use_bias)) * in_channels"
+    ),
+}
+
+RIGHT_PARAMS = {
+    "math.prod over the kernel shape": _params("""
+import math
+shape = (kernel_size, kernel_size) if not hasattr(kernel_size, "__len__") else tuple(kernel_size)
+weights = math.prod(shape) * in_channels * filters
+return weights + (filters if use_bias else 0)
+"""),
+    "ask Keras": _params("""
+layer = keras.layers.Conv2D(int(filters), tuple(np.broadcast_to(kernel_size, 2).tolist()), use_bias=use_bias)
+layer.build((None, None, None, int(in_channels)))
+return layer.count_params()
+"""),
+    "NumPy integer result": _params("""
+k = np.broadcast_to(np.asarray(kernel_size), (2,))
+return np.prod(k) * in_channels * filters + use_bias * filters
+"""),
+}
+
+# ----------------------------------------------------------------------------- build_exercise_cnn
+
+
+def _exercise(conv_lines, input_shape="(200, 300, 3)"):
+    return f"""
+def build_exercise_cnn():
+    inputs = keras.Input(shape={input_shape})
+    x = inputs
+{conv_lines}
+    return keras.Model(inputs, x)
+"""
+
+
+_CONVS = "\n".join(
+    f'    x = keras.layers.Conv2D({f}, 3, strides=2, padding="same", activation="relu")(x)'
+    for f in (100, 200, 400)
+)
+
+WRONG_EXERCISE = {
+    "valid padding": _exercise(_CONVS.replace('padding="same"', 'padding="valid"')),
+    "stride 1": _exercise(_CONVS.replace("strides=2", "strides=1")),
+    "5×5 kernels": _exercise(_CONVS.replace(", 3, strides", ", 5, strides")),
+    "no biases": _exercise(_CONVS.replace('activation="relu"', 'activation="relu", use_bias=False')),
+    "filters in reverse order": _exercise(
+        "\n".join(
+            f'    x = keras.layers.Conv2D({f}, 3, strides=2, padding="same")(x)' for f in (400, 200, 100)
+        )
+    ),
+    "height and width swapped": _exercise(_CONVS, "(300, 200, 3)"),
+    "grayscale input": _exercise(_CONVS, "(200, 300, 1)"),
+    "a pooling layer added": _exercise(_CONVS + "\n    x = keras.layers.MaxPooling2D(2)(x)"),
+    "a fourth conv layer": _exercise(_CONVS + "\n    x = keras.layers.Conv2D(400, 1)(x)"),
+}
+
+RIGHT_EXERCISE = {
+    "Sequential, no activation, tuple arguments": """
+def build_exercise_cnn():
+    return keras.Sequential([
+        keras.Input((200, 300, 3)),
+        keras.layers.Conv2D(100, (3, 3), strides=(2, 2), padding="same"),
+        keras.layers.Conv2D(200, (3, 3), strides=(2, 2), padding="same"),
+        keras.layers.Conv2D(400, (3, 3), strides=(2, 2), padding="same"),
+    ])
+""",
+    "functional, written out, elu": """
+def build_exercise_cnn():
+    image = keras.Input(shape=(200, 300, 3), name="image")
+    z = keras.layers.Conv2D(filters=100, kernel_size=3, strides=2, padding="same", activation="elu")(image)
+    z = keras.layers.Conv2D(filters=200, kernel_size=3, strides=2, padding="same", activation="elu")(z)
+    z = keras.layers.Conv2D(filters=400, kernel_size=3, strides=2, padding="same", activation="elu")(z)
+    return keras.Model(inputs=image, outputs=z, name="exercise_2")
+""",
+}
+
+# ----------------------------------------------------------------------------- feature_map_memory
+
+
+def _memory(body):
+    return (
+        "def feature_map_memory(model, batch_size=1, bytes_per_value=4):\n    "
+        + body.strip().replace("\n", "\n    ")
+        + "\n"
+    )
+
+
+WRONG_MEMORY = {
+    "counts the input layer too": _memory("""
+values = sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers)
+return values * batch_size * bytes_per_value
+"""),
+    "forgets the batch size": _memory("""
+values = sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers[1:])
+return values * bytes_per_value
+"""),
+    "always 4 bytes per value": _memory("""
+values = sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers[1:])
+return values * batch_size * 4
+"""),
+    "bits instead of bytes": _memory("""
+values = sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers[1:])
+return values * batch_size * bytes_per_value * 8
+"""),
+    "returns MB instead of bytes": _memory("""
+values = sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers[1:])
+return values * batch_size * bytes_per_value / 1e6
+"""),
+    "only the last layer's output": _memory("""
+return int(np.prod(model.outputs[0].shape[1:])) * batch_size * bytes_per_value
+"""),
+    "counts the parameters instead of the outputs": _memory("""
+return model.count_params() * batch_size * bytes_per_value
+"""),
+    "uses the layers' input shapes": _memory("""
+values = sum(int(np.prod(layer.input.shape[1:])) for layer in model.layers[1:])
+return values * batch_size * bytes_per_value
+"""),
+    "largest layer only (the inference peak)": _memory("""
+return max(int(np.prod(layer.output.shape[1:])) for layer in model.layers[1:]) * batch_size * bytes_per_value
+"""),
+}
+
+RIGHT_MEMORY = {
+    "model.layers[1:] and math.prod": _memory("""
+import math
+return sum(math.prod(layer.output.shape[1:]) for layer in model.layers[1:]) * batch_size * bytes_per_value
+"""),
+    "runs the model and measures the real outputs": _memory("""
+layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+probe = keras.Model(model.inputs, [layer.output for layer in layers])
+outputs = probe(np.zeros((1, *model.inputs[0].shape[1:]), np.float32))
+outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+return sum(np.asarray(out).size for out in outputs) * batch_size * bytes_per_value
+"""),
+    "compute_output_shape, NumPy int": _memory("""
+total = np.int64(0)
+for layer in model.layers:
+    if type(layer).__name__ != "InputLayer":
+        total += np.prod(layer.compute_output_shape(layer.input.shape)[1:])
+return total * batch_size * bytes_per_value
+"""),
+}
+
+# ----------------------------------------------------------------------------- build_functional_cnn
+
+
+def _functional(lines, wrap="keras.Model(inputs=inputs, outputs=outputs)"):
+    body = "\n".join("    " + line for line in lines.strip().splitlines())
+    head = "def build_functional_cnn():\n    inputs = keras.Input(shape=(28, 28, 1))\n"
+    return f"{head}{body}\n    return {wrap}\n"
+
+
+_GOOD = """
+x = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+x = keras.layers.Conv2D(64, 3, activation="relu")(x)
+x = keras.layers.MaxPooling2D(2)(x)
+x = keras.layers.Flatten()(x)
+x = keras.layers.Dense(100, activation="relu")(x)
+outputs = keras.layers.Dense(10, activation="softmax")(x)
+"""
+
+WRONG_FUNCTIONAL = {
+    "a Sequential model": """
+def build_functional_cnn():
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+        keras.layers.Conv2D(64, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(100, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+""",
+    "first conv without 'same' padding": _functional(_GOOD.replace('32, 3, padding="same",', "32, 3,")),
+    "second conv with 'same' padding": _functional(
+        _GOOD.replace("64, 3, activation", '64, 3, padding="same", activation')
+    ),
+    "no max pooling": _functional(_GOOD.replace("x = keras.layers.MaxPooling2D(2)(x)\n", "")),
+    "128 hidden units": _functional(_GOOD.replace("Dense(100", "Dense(128")),
+    "sigmoid output": _functional(_GOOD.replace('activation="softmax"', 'activation="sigmoid"')),
+    "no ReLU on the first convolution": _functional(
+        _GOOD.replace('padding="same", activation="relu"', 'padding="same"')
+    ),
+    "dropout added": _functional(
+        _GOOD.replace(
+            "x = keras.layers.Flatten()(x)",
+            "x = keras.layers.Dropout(0.25)(x)\nx = keras.layers.Flatten()(x)",
+        )
+    ),
+    "5×5 kernels": _functional(_GOOD.replace("(32, 3,", "(32, 5,").replace("(64, 3,", "(64, 5,")),
+    "average pooling": _functional(_GOOD.replace("MaxPooling2D", "AveragePooling2D")),
+}
+
+RIGHT_FUNCTIONAL = {
+    "keyword arguments, tuples, callable activations": _functional(
+        """
+x = keras.layers.Conv2D(filters=32, kernel_size=(3, 3), strides=(1, 1), padding="same",
+                        activation=keras.activations.relu)(inputs)
+x = keras.layers.Conv2D(filters=64, kernel_size=(3, 3), padding="valid", activation=tf.nn.relu)(x)
+x = keras.layers.MaxPooling2D(pool_size=(2, 2))(x)
+x = keras.layers.Flatten()(x)
+x = keras.layers.Dense(units=100, activation="relu")(x)
+outputs = keras.layers.Dense(units=10, activation=keras.activations.softmax)(x)
+""",
+        wrap="keras.Model(inputs, outputs, name='mnist_cnn')",
+    ),
+    "layers created first, then called in a loop": """
+def build_functional_cnn():
+    stack = [
+        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+        keras.layers.Conv2D(64, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(100, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ]
+    inputs = keras.Input((28, 28, 1))
+    x = inputs
+    for layer in stack:
+        x = layer(x)
+    return keras.Model(inputs, x)
+""",
+}
+
+WRONG = {
+    "conv_output_size": WRONG_SIZE,
+    "conv2d_forward": WRONG_FORWARD,
+    "conv_params": WRONG_PARAMS,
+    "build_exercise_cnn": WRONG_EXERCISE,
+    "feature_map_memory": WRONG_MEMORY,
+    "build_functional_cnn": WRONG_FUNCTIONAL,
+}
+
+RIGHT = {
+    "conv_output_size": RIGHT_SIZE,
+    "conv2d_forward": RIGHT_FORWARD,
+    "conv_params": RIGHT_PARAMS,
+    "build_exercise_cnn": RIGHT_EXERCISE,
+    "feature_map_memory": RIGHT_MEMORY,
+    "build_functional_cnn": RIGHT_FUNCTIONAL,
+}

@@ -1,0 +1,471 @@
+"""Plausible mistakes (WRONG) and unusual correct answers (RIGHT) for ch03_pooling_layers.
+
+Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks that the
+exercise's test cell (visible and hidden parts) rejects every WRONG answer and accepts every RIGHT one.
+The notebook's helper ``as_pair`` (a cell before exercise 1) is available to every case.
+"""
+
+# ----------------------------------------------------------------------------- max_pool2d / avg_pool2d
+
+_POOL_LOOP = '''
+def {name}(x, pool_size=2, stride=None):
+    x = np.asarray(x, dtype=float)
+    ph, pw = {pool}
+    sh, sw = {stride}
+    n, h, w, c = x.shape
+    out_h = {out_h}
+    out_w = {out_w}
+    out = {alloc}
+    for i in range(out_h):
+        for j in range(out_w):
+            window = x[:, {rows}, {cols}, :]
+            out[:, i, j, :] = {reduce}
+    return out
+'''
+
+_RIGHT_POOL = {
+    "pool": "as_pair(pool_size)",
+    "stride": "as_pair(pool_size if stride is None else stride)",
+    "out_h": "(h - ph) // sh + 1",
+    "out_w": "(w - pw) // sw + 1",
+    "alloc": "np.empty((n, out_h, out_w, c))",
+    "rows": "i * sh:i * sh + ph",
+    "cols": "j * sw:j * sw + pw",
+}
+
+
+def _pool_source(name, reduce, **changes):
+    fields = {**_RIGHT_POOL, **changes}
+    return _POOL_LOOP.format(name=name, reduce=reduce, **fields)
+
+
+def _pool_mistakes(name, reduce):
+    return {
+        "output size without the + 1": _pool_source(
+            name, reduce, out_h="(h - ph) // sh", out_w="(w - pw) // sw"
+        ),
+        "output size H // stride (ignores the window)": _pool_source(
+            name, reduce, out_h="h // sh", out_w="w // sw"
+        ),
+        "output size rounded up (a partial last window, like 'same')": _pool_source(
+            name, reduce, out_h="-(-(h - ph) // sh) + 1", out_w="-(-(w - pw) // sw) + 1"
+        ),
+        "stride ignored (always the pool size)": _pool_source(name, reduce, stride="as_pair(pool_size)"),
+        "stride defaults to 1 instead of the pool size": _pool_source(
+            name, reduce, stride="as_pair(1 if stride is None else stride)"
+        ),
+        "pool (ph, pw) read as (pw, ph)": _pool_source(name, reduce, pool="as_pair(pool_size)[::-1]"),
+        "stride (sh, sw) read as (sw, sh)": _pool_source(
+            name, reduce, stride="as_pair(pool_size if stride is None else stride)[::-1]"
+        ),
+        "window steps by the pool size, not the stride": _pool_source(
+            name, reduce, rows="i * ph:i * ph + ph", cols="j * pw:j * pw + pw"
+        ),
+        "window start forgets the stride (i instead of i * sh)": _pool_source(
+            name, reduce, rows="i:i + ph", cols="j:j + pw"
+        ),
+        "window one pixel too large": _pool_source(
+            name, reduce, rows="i * sh:i * sh + ph + 1", cols="j * sw:j * sw + pw + 1"
+        ),
+        "integer output array (values truncated)": _pool_source(
+            name, reduce, alloc="np.zeros((n, out_h, out_w, c), dtype=int)"
+        ),
+    }
+
+
+_MAX = "window.max(axis=(1, 2))"
+_AVG = "window.mean(axis=(1, 2))"
+
+_MAX_START_AT_ZERO = '''
+def max_pool2d(x, pool_size=2, stride=None):
+    x = np.asarray(x, dtype=float)
+    ph, pw = as_pair(pool_size)
+    sh, sw = as_pair(pool_size if stride is None else stride)
+    n, h, w, c = x.shape
+    out = np.zeros((n, (h - ph) // sh + 1, (w - pw) // sw + 1, c))
+    for b in range(n):
+        for i in range(out.shape[1]):
+            for j in range(out.shape[2]):
+                for k in range(c):
+                    best = 0.0  # wrong: a window of negative numbers has a negative maximum
+                    for a in range(ph):
+                        for d in range(pw):
+                            best = max(best, x[b, i * sh + a, j * sw + d, k])
+                    out[b, i, j, k] = best
+    return out
+'''
+
+_RIGHT_MAX_OFFSETS = '''
+def max_pool2d(x, pool_size=2, stride=None):
+    """Vectorised: one strided slice per offset inside the window, combined with np.maximum."""
+    x = np.asarray(x, dtype=np.float32)
+    ph, pw = (pool_size, pool_size) if np.isscalar(pool_size) else tuple(pool_size)
+    if stride is None:
+        sh, sw = ph, pw
+    else:
+        sh, sw = (stride, stride) if np.isscalar(stride) else tuple(stride)
+    n, h, w, c = x.shape
+    oh, ow = (h - ph) // sh + 1, (w - pw) // sw + 1
+    out = np.full((n, oh, ow, c), -np.inf, dtype=np.float32)
+    for a in range(ph):
+        for b in range(pw):
+            out = np.maximum(out, x[:, a:a + (oh - 1) * sh + 1:sh, b:b + (ow - 1) * sw + 1:sw, :])
+    return out
+'''
+
+_RIGHT_MAX_WINDOWS = '''
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def max_pool2d(x, pool_size=2, stride=None):
+    """Every window at once with sliding_window_view, then every stride-th one."""
+    ph, pw = as_pair(pool_size)
+    sh, sw = (ph, pw) if stride is None else as_pair(stride)
+    windows = sliding_window_view(np.asarray(x, dtype=float), (ph, pw), axis=(1, 2))
+    return windows[:, ::sh, ::sw].max(axis=(-2, -1))
+'''
+
+_RIGHT_MAX_SCALAR_LOOPS = '''
+def max_pool2d(x, pool_size=2, stride=None):
+    """Plain Python loops over every output value, starting each maximum at minus infinity."""
+    ph, pw = (pool_size, pool_size) if isinstance(pool_size, int) else pool_size
+    stride = (ph, pw) if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    n, h, w, c = np.shape(x)
+    out = np.zeros((n, (h - ph) // sh + 1, (w - pw) // sw + 1, c))
+    for b in range(n):
+        for i in range(out.shape[1]):
+            for j in range(out.shape[2]):
+                for k in range(c):
+                    best = -np.inf
+                    for a in range(ph):
+                        for d in range(pw):
+                            best = max(best, x[b, i * sh + a, j * sw + d, k])
+                    out[b, i, j, k] = best
+    return out
+'''
+
+_AVG_WRONG_DIVISOR = '''
+def avg_pool2d(x, pool_size=2, stride=None):
+    x = np.asarray(x, dtype=float)
+    ph, pw = as_pair(pool_size)
+    sh, sw = as_pair(pool_size if stride is None else stride)
+    n, h, w, c = x.shape
+    out = np.empty((n, (h - ph) // sh + 1, (w - pw) // sw + 1, c))
+    for i in range(out.shape[1]):
+        for j in range(out.shape[2]):
+            window = x[:, i * sh:i * sh + ph, j * sw:j * sw + pw, :]
+            out[:, i, j, :] = window.sum(axis=(1, 2)) / (ph * ph)  # wrong: the window has ph * pw values
+    return out
+'''
+
+_RIGHT_AVG_INTEGRAL = '''
+def avg_pool2d(x, pool_size=2, stride=None):
+    """Summed-area table: every window sum from four corner look-ups."""
+    ph, pw = as_pair(pool_size)
+    sh, sw = as_pair(pool_size if stride is None else stride)
+    x = np.asarray(x, dtype=np.float64)
+    n, h, w, c = x.shape
+    table = np.zeros((n, h + 1, w + 1, c))
+    table[:, 1:, 1:, :] = x.cumsum(axis=1).cumsum(axis=2)
+    top = np.arange((h - ph) // sh + 1) * sh
+    left = np.arange((w - pw) // sw + 1) * sw
+    bottom, right = top + ph, left + pw
+    sums = (table[:, bottom][:, :, right] - table[:, top][:, :, right]
+            - table[:, bottom][:, :, left] + table[:, top][:, :, left])
+    return sums / (ph * pw)
+'''
+
+_RIGHT_AVG_OFFSETS = '''
+def avg_pool2d(x, pool_size=2, stride=None):
+    """Vectorised: add one strided slice per offset inside the window, divide once."""
+    ph, pw = as_pair(pool_size)
+    sh, sw = as_pair(pool_size if stride is None else stride)
+    x = np.asarray(x, dtype=np.float32)
+    n, h, w, c = x.shape
+    oh, ow = (h - ph) // sh + 1, (w - pw) // sw + 1
+    total = np.zeros((n, oh, ow, c), dtype=np.float32)
+    for a in range(ph):
+        for b in range(pw):
+            total += x[:, a:a + (oh - 1) * sh + 1:sh, b:b + (ow - 1) * sw + 1:sw, :]
+    return total / np.float32(ph * pw)
+'''
+
+# ----------------------------------------------------------------------------- invariance_fraction
+
+_INVARIANCE = '''
+def invariance_fraction(images, pool_size=2, shift=1):
+    images = np.asarray(images, dtype=np.float32)
+    width = images.shape[2]
+    original = {original}
+    shifted = {shifted}
+    pool = {pool}
+    a = pool(original).numpy()
+    b = pool(shifted).numpy()
+    return {result}
+'''
+
+_INV_RIGHT = {
+    "original": "images[:, :, shift:, :]",
+    "shifted": "images[:, :, :width - shift, :]",
+    "pool": "keras.layers.MaxPooling2D(pool_size=pool_size, strides=pool_size)",
+    "result": "float(np.mean(a == b))",
+}
+
+
+def _invariance(**changes):
+    return _INVARIANCE.format(**{**_INV_RIGHT, **changes})
+
+
+_INV_ROLL_NO_CROP = '''
+def invariance_fraction(images, pool_size=2, shift=1):
+    images = np.asarray(images, dtype=np.float32)
+    pool = keras.layers.MaxPooling2D(pool_size)
+    shifted = np.roll(images, shift, axis=2)  # wrong: the last columns wrap around to the left edge
+    return float(np.mean(pool(images).numpy() == pool(shifted).numpy()))
+'''
+
+_INV_ROLL_CROP_POOLED = '''
+def invariance_fraction(images, pool_size=2, shift=1):
+    images = np.asarray(images, dtype=np.float32)
+    pool = keras.layers.MaxPooling2D(pool_size)
+    a = pool(images).numpy()
+    b = pool(np.roll(images, shift, axis=2)).numpy()
+    first = -(-shift // pool_size)  # drops the pooled columns that saw wrapped pixels: another grid
+    return float(np.mean(a[:, :, first:] == b[:, :, first:]))
+'''
+
+_RIGHT_INV_ROLL_THEN_CROP = '''
+def invariance_fraction(images, pool_size=2, shift=1):
+    """Shift with np.roll, then drop the first `shift` columns of both images (where the roll wrapped)."""
+    images = np.asarray(images, dtype=np.float32)
+    shifted = np.roll(images, shift, axis=2)
+    pool = keras.layers.MaxPooling2D(pool_size)
+    a = pool(images[:, :, shift:, :]).numpy()
+    b = pool(shifted[:, :, shift:, :]).numpy()
+    return float(np.count_nonzero(a == b) / a.size)
+'''
+
+_RIGHT_INV_NUMPY = '''
+def invariance_fraction(images, pool_size=2, shift=1):
+    """NumPy only: non-overlapping max pooling by reshaping into (rows, p, cols, p) blocks."""
+    images = np.asarray(images, dtype=np.float64)
+    n, h, w, c = images.shape
+    p = pool_size
+    rows, cols = h // p, (w - shift) // p
+
+    def pooled(crop):
+        crop = crop[:, :rows * p, :cols * p, :]
+        return crop.reshape(n, rows, p, cols, p, c).max(axis=(2, 4))
+
+    return np.mean(pooled(images[:, :, shift:, :]) == pooled(images[:, :, :w - shift, :]))
+'''
+
+_RIGHT_INV_EXERCISE_1 = '''
+def invariance_fraction(images, pool_size=2, shift=1):
+    """With max_pool2d from exercise 1, and the crops the other way round (the comparison is symmetric)."""
+    w = np.shape(images)[2]
+    left = max_pool2d(np.asarray(images)[:, :, :w - shift, :], pool_size)
+    right = max_pool2d(np.asarray(images)[:, :, shift:, :], pool_size)
+    return (left == right).mean()
+'''
+
+# ----------------------------------------------------------------------------- DepthMaxPool
+
+_DEPTH = '''
+@keras.saving.register_keras_serializable(package="cvcourse_course")
+class DepthMaxPool(keras.layers.Layer):
+    def __init__(self, pool_size, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = int(pool_size)
+
+    def build(self, input_shape):
+{build}
+
+    def call(self, inputs):
+{call}
+{extra}
+    def get_config(self):
+{config}
+'''
+
+_DEPTH_RIGHT = {
+    "build": (
+        "        if input_shape[-1] is None or input_shape[-1] % self.pool_size:\n"
+        "            raise ValueError(f'{input_shape[-1]} channels is not a multiple of {self.pool_size}')"
+    ),
+    "call": (
+        "        k = self.pool_size\n"
+        "        return tf.nn.max_pool(inputs, ksize=(1, 1, 1, k), strides=(1, 1, 1, k), padding='VALID')"
+    ),
+    "extra": "",
+    "config": "        return {**super().get_config(), 'pool_size': self.pool_size}",
+}
+
+
+def _depth(**changes):
+    return _DEPTH.format(**{**_DEPTH_RIGHT, **changes})
+
+
+_DEPTH_LAMBDA = '''
+def DepthMaxPool(pool_size, **kwargs):
+    """The notes' Lambda layer: runs, but its config has no pool_size and it does not reload safely."""
+    return keras.layers.Lambda(
+        lambda X: tf.nn.max_pool(
+            X, ksize=(1, 1, 1, pool_size), strides=(1, 1, 1, pool_size), padding="VALID"
+        ),
+        **kwargs,
+    )
+'''
+
+_RIGHT_DEPTH_KERAS_OPS = '''
+@keras.saving.register_keras_serializable(package="cvcourse_course")
+class DepthMaxPool(keras.layers.Layer):
+    """Backend-agnostic (keras.ops), runs on GPUs too; checks the channels in compute_output_shape()."""
+
+    def __init__(self, pool_size, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = pool_size
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)
+
+    def call(self, inputs):
+        channels = inputs.shape[-1]
+        shape = keras.ops.shape(inputs)
+        grouped = keras.ops.reshape(
+            inputs, (shape[0], shape[1], shape[2], channels // self.pool_size, self.pool_size))
+        return keras.ops.max(grouped, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None or channels % self.pool_size != 0:
+            raise ValueError(f"channels ({channels}) must be a multiple of pool_size ({self.pool_size})")
+        return (*input_shape[:-1], channels // self.pool_size)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(pool_size=self.pool_size)
+        return config
+'''
+
+_RIGHT_DEPTH_UNREGISTERED = '''
+class DepthMaxPool(keras.layers.Layer):
+    """Not registered: load_model needs custom_objects={"DepthMaxPool": DepthMaxPool} (the tests pass it)."""
+
+    def __init__(self, pool_size, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = pool_size
+
+    def build(self, input_shape):
+        if input_shape[-1] % self.pool_size:
+            raise ValueError("the number of channels must be a multiple of pool_size")
+
+    def call(self, inputs):
+        shape, channels = tf.shape(inputs), inputs.shape[-1]
+        groups = tf.reshape(inputs, tf.concat([shape[:-1], [channels // self.pool_size, self.pool_size]], 0))
+        return tf.reduce_max(groups, axis=-1)
+
+    def get_config(self):
+        return dict(super().get_config(), pool_size=self.pool_size)
+'''
+
+# ----------------------------------------------------------------------------- the cases
+
+WRONG = {
+    "max_pool2d": {
+        "running maximum starts at 0": _MAX_START_AT_ZERO,
+        "average instead of maximum": _pool_source("max_pool2d", _AVG),
+        "maximum over the channels too": _pool_source("max_pool2d", "window.max(axis=(1, 2, 3))[:, None]"),
+        **_pool_mistakes("max_pool2d", _MAX),
+    },
+    "avg_pool2d": {
+        "divides by ph * ph instead of ph * pw": _AVG_WRONG_DIVISOR,
+        "sum instead of mean": _pool_source("avg_pool2d", "window.sum(axis=(1, 2))"),
+        "mean over the channels too": _pool_source("avg_pool2d", "window.mean(axis=(1, 2, 3))[:, None]"),
+        "maximum instead of mean": _pool_source("avg_pool2d", _MAX),
+        **_pool_mistakes("avg_pool2d", _AVG),
+    },
+    "invariance_fraction": {
+        "shifts along the height (axis 1)": _invariance(
+            original="images[:, shift:, :, :]", shifted="images[:, :images.shape[1] - shift, :, :]"
+        ),
+        "compares raw pixels (no pooling)": _invariance(pool="lambda t: tf.constant(t)"),
+        "average pooling instead of max pooling": _invariance(
+            pool="keras.layers.AveragePooling2D(pool_size=pool_size, strides=pool_size)"
+        ),
+        "pooling windows overlap (stride 1)": _invariance(
+            pool="keras.layers.MaxPooling2D(pool_size=pool_size, strides=1)"
+        ),
+        "crop off by one (shift + 1 columns)": _invariance(
+            original="images[:, :, shift + 1:, :]", shifted="images[:, :, :width - shift - 1, :]"
+        ),
+        "shifted = images[:, :, :-shift] (empty when shift is 0)": _invariance(
+            shifted="images[:, :, :-shift, :]"
+        ),
+        "a position counts only if every channel is unchanged": _invariance(
+            result="float(np.mean(np.all(a == b, axis=-1)))"
+        ),
+        "np.roll without cropping (wrap-around)": _INV_ROLL_NO_CROP,
+        "np.roll, then drops pooled columns (another pooling grid)": _INV_ROLL_CROP_POOLED,
+        "counts the changed outputs": _invariance(result="float(np.mean(a != b))"),
+    },
+    "DepthMaxPool": {
+        "pools over the width, not the channels": _depth(
+            call="        k = self.pool_size\n"
+            "        return tf.nn.max_pool(inputs, ksize=(1, 1, k, 1), strides=(1, 1, k, 1), padding='VALID')"
+        ),
+        "groups every (C/k)-th channel instead of consecutive channels": _depth(
+            call="        shape = tf.shape(inputs)\n"
+            "        grouped = tf.reshape(inputs, tf.concat([shape[:-1], [self.pool_size, -1]], axis=0))\n"
+            "        return tf.reduce_max(grouped, axis=-2)"
+        ),
+        "average instead of maximum over channels": _depth(
+            call="        shape = tf.shape(inputs)\n"
+            "        grouped = tf.reshape(inputs, tf.concat([shape[:-1], [-1, self.pool_size]], axis=0))\n"
+            "        return tf.reduce_mean(grouped, axis=-1)"
+        ),
+        "pool size 3 hard-coded in call": _depth(
+            call="        return tf.nn.max_pool(\n"
+            "            inputs, ksize=(1, 1, 1, 3), strides=(1, 1, 1, 3), padding='VALID')"
+        ),
+        "no check of the channel count (TensorFlow's own error is not a ValueError)": _depth(
+            build="        pass"
+        ),
+        "get_config without pool_size": _depth(config="        return super().get_config()"),
+        "get_config with pool_size only (loses name and dtype)": _depth(
+            config="        return {'pool_size': self.pool_size}"
+        ),
+        "compute_output_shape keeps the channel count": _depth(
+            extra="\n    def compute_output_shape(self, input_shape):\n        return input_shape\n"
+        ),
+        "the notes' Lambda layer": _DEPTH_LAMBDA,
+    },
+}
+
+RIGHT = {
+    "max_pool2d": {
+        "vectorised over window offsets, float32": _RIGHT_MAX_OFFSETS,
+        "sliding_window_view": _RIGHT_MAX_WINDOWS,
+        "scalar loops from minus infinity": _RIGHT_MAX_SCALAR_LOOPS,
+    },
+    "avg_pool2d": {
+        "summed-area table": _RIGHT_AVG_INTEGRAL,
+        "vectorised over window offsets, float32": _RIGHT_AVG_OFFSETS,
+        "loops with sum / (ph * pw)": _pool_source("avg_pool2d", "window.sum(axis=(1, 2)) / (ph * pw)"),
+    },
+    "invariance_fraction": {
+        "np.roll, then crop the wrapped columns": _RIGHT_INV_ROLL_THEN_CROP,
+        "NumPy reshape pooling": _RIGHT_INV_NUMPY,
+        "max_pool2d from exercise 1, crops swapped": _RIGHT_INV_EXERCISE_1,
+        "fraction of unchanged = 1 - fraction changed": _invariance(result="1.0 - float(np.mean(a != b))"),
+    },
+    "DepthMaxPool": {
+        "keras.ops reshape and max, check in compute_output_shape": _RIGHT_DEPTH_KERAS_OPS,
+        "tf.reshape and reduce_max, not registered": _RIGHT_DEPTH_UNREGISTERED,
+        "tf.nn.max_pool with compute_output_shape": _depth(
+            extra="\n    def compute_output_shape(self, input_shape):\n"
+            "        return (*input_shape[:-1], input_shape[-1] // self.pool_size)\n"
+        ),
+    },
+}
