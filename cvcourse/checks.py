@@ -14,6 +14,7 @@ message that says, in words, what was expected and what came back.
 
 from __future__ import annotations
 
+import dis
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -173,13 +174,20 @@ def expect_dtype(got, kind: str, what: str = "the result") -> None:
         raise CheckFailed(f"{what} should have a {names.get(kind, kind)} dtype, got {got.dtype}.")
 
 
-def _names_used(code) -> set[str]:
-    """Global and attribute names a code object (and the functions nested in it) refers to."""
-    names = set(code.co_names)
+def _references(code) -> tuple[set[str], set[str]]:
+    """(global or free variable names, attribute and imported names) that ``code`` and nested code use."""
+    variables, attributes = set(), set()
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF"):
+            variables.add(str(instruction.argval))
+        elif instruction.opname in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM", "IMPORT_NAME"):
+            attributes.update(str(instruction.argval).split("."))
     for const in code.co_consts:
-        if hasattr(const, "co_names"):
-            names |= _names_used(const)
-    return names
+        if hasattr(const, "co_code"):
+            nested_variables, nested_attributes = _references(const)
+            variables |= nested_variables
+            attributes |= nested_attributes
+    return variables, attributes
 
 
 def expect_written_by_hand(function, banned: dict, what: str | None = None) -> None:
@@ -199,6 +207,11 @@ def expect_written_by_hand(function, banned: dict, what: str | None = None) -> N
     banned_attributes = {name.rsplit(".", 1)[-1]: name for name in banned}
     seen: set[int] = set()
 
+    def refuse(name: str) -> None:
+        raise CheckFailed(
+            f"{what} uses {name}: this exercise asks you to write the computation yourself (NumPy is fine)."
+        )
+
     def visit(fn) -> None:
         code = getattr(fn, "__code__", None)
         if code is None or id(code) in seen:
@@ -207,20 +220,14 @@ def expect_written_by_hand(function, banned: dict, what: str | None = None) -> N
         namespace = dict(getattr(fn, "__globals__", {}))
         for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=False):
             namespace[name] = cell.cell_contents
-        for name in _names_used(code) | set(code.co_freevars):
-            if name in namespace:
-                value = namespace[name]
-                if id(value) in banned_objects:
-                    raise CheckFailed(
-                        f"{what} calls {banned_objects[id(value)]}: this exercise asks you to write "
-                        "the computation yourself (NumPy is fine)."
-                    )
-                if callable(value) and getattr(value, "__module__", None) == getattr(fn, "__module__", None):
-                    visit(value)
-            elif name in banned_attributes:
-                raise CheckFailed(
-                    f"{what} uses {banned_attributes[name]}: this exercise asks you to write the "
-                    "computation yourself (NumPy is fine)."
-                )
+        variables, attributes = _references(code)
+        for name in attributes & set(banned_attributes):
+            refuse(banned_attributes[name])
+        for name in variables & set(namespace):
+            value = namespace[name]
+            if id(value) in banned_objects:
+                refuse(banned_objects[id(value)])
+            if callable(value) and getattr(value, "__module__", None) == getattr(fn, "__module__", None):
+                visit(value)
 
     visit(function)

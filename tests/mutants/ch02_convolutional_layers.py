@@ -202,6 +202,28 @@ WRONG_FORWARD = {
             "np.tensordot(window[..., 0], weights[:, :, 0, :], axes=([1, 2], [0, 1]))",
         ),
     ),
+    "calls SciPy's correlate instead of writing the sum": """
+def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
+    from scipy.signal import correlate
+    n, h, w, c_in = x.shape
+    kh, kw, _, c_out = weights.shape
+    if padding == "same":
+        oh, ow = -(-h // stride), -(-w // stride)
+        ph, pw = max((oh - 1) * stride + kh - h, 0), max((ow - 1) * stride + kw - w, 0)
+        x = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+    result = []
+    for image in x:
+        maps = []
+        for k in range(c_out):
+            full = sum(correlate(image[:, :, c], weights[:, :, c, k], mode="valid") for c in range(c_in))
+            maps.append(full[::stride, ::stride] + bias[k])
+        result.append(np.stack(maps, axis=-1))
+    return np.stack(result)
+""",
+    "calls tf.nn.conv2d": """
+def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
+    return tf.nn.conv2d(x, weights, strides=stride, padding=padding.upper()).numpy() + bias
+""",
     "valid output one row and column too small": _forward(
         _PAD_TF.replace(
             "(h - kh) // stride + 1, (w - kw) // stride + 1", "(h - kh) // stride, (w - kw) // stride"
@@ -267,24 +289,6 @@ def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
                                 total += xp[n, i * stride + u, j * stride + v, c] * weights[u, v, c, k]
                     Z[n, i, j, k] = total
     return Z
-""",
-    "SciPy correlate per channel pair": """
-def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
-    from scipy.signal import correlate
-    n, h, w, c_in = x.shape
-    kh, kw, _, c_out = weights.shape
-    if padding == "same":
-        oh, ow = -(-h // stride), -(-w // stride)
-        ph, pw = max((oh - 1) * stride + kh - h, 0), max((ow - 1) * stride + kw - w, 0)
-        x = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
-    result = []
-    for image in x:
-        maps = []
-        for k in range(c_out):
-            full = sum(correlate(image[:, :, c], weights[:, :, c, k], mode="valid") for c in range(c_in))
-            maps.append(full[::stride, ::stride] + bias[k])
-        result.append(np.stack(maps, axis=-1))
-    return np.stack(result)
 """,
 }
 

@@ -378,6 +378,17 @@ WRONG = {
         "average instead of maximum": _pool_source("max_pool2d", _AVG),
         "maximum over the channels too": _pool_source("max_pool2d", "window.max(axis=(1, 2, 3))[:, None]"),
         **_pool_mistakes("max_pool2d", _MAX),
+        "calls keras.layers.MaxPooling2D": """
+def max_pool2d(x, pool_size=2, stride=None):
+    stride = pool_size if stride is None else stride
+    layer = keras.layers.MaxPooling2D(pool_size=pool_size, strides=stride)
+    return np.asarray(layer(np.asarray(x, dtype=np.float32)), dtype=np.float64)
+""",
+        "calls tf.nn.max_pool2d": """
+def max_pool2d(x, pool_size=2, stride=None):
+    stride = pool_size if stride is None else stride
+    return tf.nn.max_pool2d(np.asarray(x, dtype=np.float64), pool_size, stride, "VALID").numpy()
+""",
     },
     "avg_pool2d": {
         "divides by ph * ph instead of ph * pw": _AVG_WRONG_DIVISOR,
@@ -385,6 +396,11 @@ WRONG = {
         "mean over the channels too": _pool_source("avg_pool2d", "window.mean(axis=(1, 2, 3))[:, None]"),
         "maximum instead of mean": _pool_source("avg_pool2d", _MAX),
         **_pool_mistakes("avg_pool2d", _AVG),
+        "calls tf.nn.avg_pool2d": """
+def avg_pool2d(x, pool_size=2, stride=None):
+    stride = pool_size if stride is None else stride
+    return tf.nn.avg_pool2d(np.asarray(x, dtype=np.float64), pool_size, stride, "VALID").numpy()
+""",
     },
     "invariance_fraction": {
         "shifts along the height (axis 1)": _invariance(
