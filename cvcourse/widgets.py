@@ -1,8 +1,9 @@
 """Interactive demos for the lectures (ipywidgets).
 
 :func:`kernel_explorer` lets the room pick a kernel and see what it does to an image. The plot is
-drawn into an ``ipywidgets.Output`` as a PNG, so it also works when a notebook runs headless
-(nbconvert, nbgrader): the initial plot is there, and nothing is shown twice.
+a PNG in an ``ipywidgets.Image`` whose value is replaced on every change. (Drawing into an
+``ipywidgets.Output`` with ``display`` instead can stall headless runs under nbclient, hence
+under nbconvert and nbgrader: jupyter/nbclient#312.)
 
 >>> import numpy as np
 >>> explorer = kernel_explorer(np.random.rand(32, 32), {"blur": np.full((3, 3), 1 / 9)})
@@ -17,8 +18,6 @@ from collections.abc import Mapping
 
 import ipywidgets
 import numpy as np
-from IPython import get_ipython
-from IPython.display import Image, display
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from scipy.signal import correlate2d
@@ -102,22 +101,13 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _show(output: ipywidgets.Output, png: bytes) -> None:
-    """Make ``output`` show the PNG instead of what it showed (a no-op outside IPython: no display)."""
-    if get_ipython() is None:
-        return
-    with output:
-        output.clear_output(wait=True)
-        display(Image(data=png, format="png"))
-
-
 def kernel_explorer(image: ArrayLike, kernels: Mapping[str, ArrayLike]) -> ipywidgets.Widget:
     """A widget to pick a kernel by name and see the image, the kernel and its feature map.
 
     The feature map is the "valid" cross-correlation of the grayscale image (RGB is converted with
     the luminance weights 0.299, 0.587, 0.114; integer pixels are scaled to [0, 1]) with the kernel,
     shown raw, as its absolute value or through a ReLU. Returns a ``VBox``: its first child holds the
-    kernel ``Dropdown`` and the response ``ToggleButtons``, its second the ``Output`` with the plot.
+    kernel ``Dropdown`` and the response ``ToggleButtons``, its second the ``Image`` with the plot.
 
     >>> explorer = kernel_explorer(np.random.rand(32, 32, 3),
     ...                            {"blur": np.full((3, 3), 1 / 9), "identity": np.eye(1)})
@@ -129,13 +119,13 @@ def kernel_explorer(image: ArrayLike, kernels: Mapping[str, ArrayLike]) -> ipywi
     dropdown = ipywidgets.Dropdown(options=[(str(name), name) for name in checked], description="kernel")
     toggle = ipywidgets.ToggleButtons(options=list(RESPONSES), value="raw", description="show")
     toggle.style.button_width = "90px"
-    output = ipywidgets.Output()
+    picture = ipywidgets.Image(format="png")
 
     def redraw(_change=None) -> None:
         name = dropdown.value
-        _show(output, _png(_explorer_figure(gray, checked[name], str(name), toggle.value)))
+        picture.value = _png(_explorer_figure(gray, checked[name], str(name), toggle.value))
 
     dropdown.observe(redraw, names="value")
     toggle.observe(redraw, names="value")
     redraw()
-    return ipywidgets.VBox([ipywidgets.HBox([dropdown, toggle]), output])
+    return ipywidgets.VBox([ipywidgets.HBox([dropdown, toggle]), picture])
