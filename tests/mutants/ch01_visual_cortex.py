@@ -213,6 +213,15 @@ for i in range(out.shape[0]):
         out[i, j] = np.sum(image[i:i + kh, j:j + kw] * kernel)
 return out
 """),
+    "calls scipy.signal.correlate2d": _xcorr("""
+from scipy.signal import correlate2d
+return correlate2d(image.astype(float), kernel.astype(float), mode="valid")
+"""),
+    "calls tf.nn.conv2d": _xcorr("""
+x = tf.constant(image[None, :, :, None], tf.float32)
+k = tf.constant(kernel[:, :, None, None], tf.float32)
+return tf.nn.conv2d(x, k, strides=1, padding="VALID")[0, :, :, 0].numpy()
+"""),
     "no ValueError for bad shapes (crashes or returns garbage)": _xcorr(
         """
 image = np.asarray(image, dtype=float)
@@ -275,18 +284,11 @@ for i in range(out.shape[0]):
         out[i, j] = np.sum(image[i:i + kh, j:j + kw] * kernel)
 return out
 """),
-    "scipy.signal.correlate2d": _xcorr("""
-from scipy.signal import correlate2d
-return correlate2d(image.astype(float), kernel.astype(float), mode="valid")
-"""),
-    "true convolution with the kernel flipped back, by FFT": _xcorr("""
-from scipy.signal import fftconvolve
-return fftconvolve(image.astype(float), kernel[::-1, ::-1].astype(float), mode="valid")
-"""),
-    "tf.nn.conv2d": _xcorr("""
-x = tf.constant(image[None, :, :, None], tf.float32)
-k = tf.constant(kernel[:, :, None, None], tf.float32)
-return tf.nn.conv2d(x, k, strides=1, padding="VALID")[0, :, :, 0].numpy()
+    "true convolution with the kernel flipped back, by NumPy's FFT": _xcorr("""
+(h, w), (kh, kw) = image.shape, kernel.shape
+size = (h + kh - 1, w + kw - 1)
+spectrum = np.fft.rfft2(image.astype(float), size) * np.fft.rfft2(kernel[::-1, ::-1].astype(float), size)
+return np.fft.irfft2(spectrum, size)[kh - 1:h, kw - 1:w]
 """),
     "pure Python lists, no NumPy arithmetic": _xcorr("""
 rows, kern = image.tolist(), kernel.tolist()
