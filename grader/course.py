@@ -92,6 +92,7 @@ def make_scratch_course(root: Path, chapter_names: list[str] | None = None) -> P
     with its own gradebook, so nothing in the repository is touched.
     """
     root = Path(root)
+    (root / "grader").mkdir(parents=True, exist_ok=True)
     for chapter in chapter_names or chapters():
         shutil.copytree(REPO / "solutions" / chapter, root / "solutions" / chapter, dirs_exist_ok=True)
     (root / "nbgrader_config.py").write_text(
