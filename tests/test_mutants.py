@@ -2,6 +2,8 @@
 
 ``tests/mutants/<chapter>.py`` lists, per exercise, ``WRONG`` solutions (each must fail the
 exercise's test cell, visible and hidden parts together) and ``RIGHT`` ones (each must pass).
+Exercises scored on a scale (an accuracy target with partial credit) are listed in
+``SCORED`` instead, with a reason: their test cells are checked by the round trip's scores.
 One kernel per chapter runs the solution notebook, then every case: the case's source
 replaces the solution cell, the test cell runs, and the real solution is restored.
 """
@@ -37,12 +39,12 @@ def load_cases(chapter: str):
     spec = importlib.util.spec_from_file_location(f"mutants_{chapter}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.WRONG, module.RIGHT
+    return module.WRONG, module.RIGHT, getattr(module, "SCORED", {})
 
 
 def run_cases(chapter: str, tmp_path) -> dict[tuple[str, str, str], str]:
     """Outcome ("passed" or "failed: ...") of every case, keyed by (kind, exercise, description)."""
-    wrong, right = load_cases(chapter)
+    wrong, right, _ = load_cases(chapter)
     nb = nbformat.read(solution_path(chapter), as_version=4)
     cases = [("WRONG", ex, desc, src) for ex, items in wrong.items() for desc, src in items.items()]
     cases += [("RIGHT", ex, desc, src) for ex, items in right.items() for desc, src in items.items()]
@@ -70,8 +72,8 @@ def run_cases(chapter: str, tmp_path) -> dict[tuple[str, str, str], str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", chapters())
 def test_mistakes_fail_and_alternatives_pass(chapter, tmp_path):
-    wrong, right = load_cases(chapter)
-    names = [name for name, _ in exercises(chapter)]
+    wrong, right, scored = load_cases(chapter)
+    names = [name for name, _ in exercises(chapter) if name not in scored]
     assert set(wrong) == set(names), f"every exercise needs plausible mistakes; have {sorted(wrong)}"
     assert set(right) == set(names), f"every exercise needs a correct alternative; have {sorted(right)}"
 
