@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from grader.course import execute_notebook
+from grader.course import chapters, execute_notebook
 
 
 def nbgrader_meta(cell) -> dict:
@@ -49,3 +50,15 @@ def execute(
     """Execute ``nb`` in ``cwd``; the wall time includes the kernel's start."""
     seconds = execute_notebook(nb, cwd, timeout=timeout, allow_errors=allow_errors)
     return Execution(nb, seconds)
+
+
+def selected_chapters() -> list[str]:
+    """Every chapter, or those named in ``CHAPTERS`` (comma-separated) to test a few of them.
+
+    ``CHAPTERS=ch04_cnn_architectures make test`` runs the slow tiers for one chapter only.
+    """
+    wanted = [name for name in os.environ.get("CHAPTERS", "").split(",") if name]
+    unknown = sorted(set(wanted) - set(chapters()))
+    if unknown:
+        raise ValueError(f"CHAPTERS names unknown chapters {unknown}; known: {chapters()}")
+    return [chapter for chapter in chapters() if not wanted or chapter in wanted]

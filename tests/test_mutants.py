@@ -16,8 +16,8 @@ import json
 import nbformat
 import pytest
 
-from grader.course import REPO, chapters, exercises, solution_path
-from tests.notebook_kernel import cell_by_grade_id, execute
+from grader.course import REPO, exercises, solution_path
+from tests.notebook_kernel import cell_by_grade_id, execute, selected_chapters
 
 MARKER = "MUTANT-RESULT "
 
@@ -70,7 +70,7 @@ def run_cases(chapter: str, tmp_path) -> dict[tuple[str, str, str], str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chapter", chapters())
+@pytest.mark.parametrize("chapter", selected_chapters())
 def test_mistakes_fail_and_alternatives_pass(chapter, tmp_path):
     wrong, right, scored = load_cases(chapter)
     names = [name for name, _ in exercises(chapter) if name not in scored]

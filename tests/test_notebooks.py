@@ -11,7 +11,14 @@ import nbformat
 import pytest
 
 from grader.course import REPO, budget_seconds, chapters, solution_path, student_path
-from tests.notebook_kernel import error_text, execute, is_graded_cell, nbgrader_meta, stderr_text
+from tests.notebook_kernel import (
+    error_text,
+    execute,
+    is_graded_cell,
+    nbgrader_meta,
+    selected_chapters,
+    stderr_text,
+)
 
 
 def run_in_copy(path, tmp_path):
@@ -23,7 +30,7 @@ def run_in_copy(path, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chapter", chapters())
+@pytest.mark.parametrize("chapter", selected_chapters())
 def test_solution_runs_clean_within_budget(chapter, tmp_path):
     run = run_in_copy(solution_path(chapter), tmp_path)
     for index, cell in enumerate(run.notebook.cells):
@@ -36,7 +43,7 @@ def test_solution_runs_clean_within_budget(chapter, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chapter", chapters())
+@pytest.mark.parametrize("chapter", selected_chapters())
 def test_student_notebook_fails_only_in_graded_cells(chapter, tmp_path):
     run = run_in_copy(student_path(chapter), tmp_path)
     graded_failures = 0
