@@ -231,3 +231,35 @@ def expect_written_by_hand(function, banned: dict, what: str | None = None) -> N
                 visit(value)
 
     visit(function)
+
+
+def accuracy_points(
+    accuracy: float, target: float, floor: float, points: float, what: str = "test accuracy"
+) -> float:
+    """Points for an accuracy target, on a linear scale, and print what was reached.
+
+    ``points`` at ``accuracy >= target``, zero at or below ``floor``, proportional in between
+    (rounded to two decimals). Raises ``ValueError`` unless ``floor < target``.
+
+    >>> accuracy_points(0.93, target=0.91, floor=0.85, points=5)
+    test accuracy 0.9300 >= target 0.91: 5 of 5 points.
+    5.0
+    >>> accuracy_points(0.88, target=0.91, floor=0.85, points=5)
+    test accuracy 0.8800 is below the target 0.91 (zero points at 0.85 or less): 2.5 of 5 points.
+    2.5
+    """
+    if not floor < target:
+        raise ValueError(f"floor ({floor}) must be below target ({target})")
+    accuracy = float(accuracy)
+    if not np.isfinite(accuracy):
+        print(f"{what} is {accuracy}: 0 of {points:g} points.")
+        return 0.0
+    if accuracy >= target:
+        print(f"{what} {accuracy:.4f} >= target {target:g}: {points:g} of {points:g} points.")
+        return float(points)
+    score = round(float(points) * max(0.0, (accuracy - floor) / (target - floor)), 2)
+    print(
+        f"{what} {accuracy:.4f} is below the target {target:g} (zero points at {floor:g} or less): "
+        f"{score:g} of {points:g} points."
+    )
+    return score
