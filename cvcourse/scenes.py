@@ -1,7 +1,7 @@
 """Digit scenes: real MNIST digits at random places and sizes, with exact boxes and masks.
 
 The data of the localisation, detection and segmentation chapters. Each scene is a black
-canvas with one or more digits from :func:`cvcourse.data.load_mnist` (train digits for
+canvas with one or more digits from :func:`cvcourse.data.load_mnist_sample` (train digits for
 ``split="train"``, test digits for ``split="test"``, so held-out scenes show unseen digits),
 each resized by a random scale and placed so that no two boxes overlap. A pixel is *ink* when
 its value is above 0.5 (values in [0, 1]); boxes and masks are computed from the ink of each
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvcourse.data import load_mnist
+from cvcourse.data import load_mnist_sample
 
 __all__ = ["INK_THRESHOLD", "DigitScenes", "make_digit_scenes"]
 
@@ -235,7 +235,7 @@ def make_digit_scenes(
     n_scenes, canvas, (low, high), (scale_low, scale_high), split, seed, gap = _validate(
         n_scenes, canvas_size, digits_per_scene, scale_range, split, seed, min_gap
     )
-    mnist = load_mnist(normalize=False)
+    mnist = load_mnist_sample(normalize=False)
     pool_x = mnist.x_train if split == "train" else mnist.x_test
     pool_y = mnist.y_train if split == "train" else mnist.y_test
     rng = np.random.default_rng(seed)

