@@ -1,0 +1,183 @@
+"""The fixed training routine that grades an accuracy target, the same for every student.
+
+A graded cell that trains a student's model must give one score for one submission (seeds
+fixed, deterministic operations), must never train on the test split, and must refuse a model
+that would blow the chapter's time budget quickly and in words, instead of hanging the grader.
+:func:`train_classifier` does all three; its parts (:func:`warmup_cosine`,
+:func:`set_batchnorm_momentum`, :class:`TimeBudget`, :func:`check_classifier`) serve routines
+with other outputs (boxes, masks) too.
+
+>>> from cvcourse import data, training
+>>> fashion = data.load_fashion_mnist()
+>>> run = training.train_classifier(model, fashion, epochs=4)      # doctest: +SKIP
+>>> run.test_accuracy                                                # doctest: +SKIP
+0.9151
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cvcourse.checks import CheckFailed, expect_close, expect_equal
+
+
+@dataclass
+class TrainingRun:
+    """What :func:`train_classifier` returns: the trained model, its history and its scores."""
+
+    model: keras.Model
+    history: keras.callbacks.History
+    test_accuracy: float
+    validation_accuracy: float
+    seconds: float
+
+    def report(self, target: float | None = None) -> str:
+        """One line for the notebook: accuracy, time and the margin over ``target``."""
+        text = (f"{self.model.count_params():,} parameters, {len(self.history.epoch)} epochs in "
+                f"{self.seconds:.0f} s: validation accuracy {self.validation_accuracy:.4f}, "
+                f"test accuracy {self.test_accuracy:.4f}")
+        if target is not None:
+            text += f" (target {target:.2f}, margin {self.test_accuracy - target:+.4f})"
+        return text
+
+
+def warmup_cosine(peak_learning_rate: float, total_steps: int, warmup_fraction: float = 0.1):
+    """A learning rate that rises linearly to its peak, then decays to zero along a cosine.
+
+    >>> schedule = warmup_cosine(4e-3, total_steps=1000)
+    >>> round(float(schedule(100)), 6), round(float(schedule(1000)), 6)
+    (0.004, 0.0)
+    """
+    if total_steps < 1:
+        raise ValueError(f"total_steps should be a positive number of steps, got {total_steps}")
+    warmup_steps = int(total_steps * warmup_fraction)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, total_steps - warmup_steps, warmup_target=peak_learning_rate, warmup_steps=warmup_steps)
+
+
+def set_batchnorm_momentum(model: keras.Model, momentum: float = 0.9) -> int:
+    """Set the moving-average momentum of every BatchNormalization layer, nested ones included.
+
+    Keras' default 0.99 remembers about 100 steps: too slow for a training of a few hundred
+    steps, whose moving statistics then lag behind the weights. Returns how many layers changed.
+
+    >>> set_batchnorm_momentum(keras.Sequential([keras.layers.BatchNormalization()]))
+    1
+    """
+    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in norms:
+        layer.momentum = momentum
+    return len(norms)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop a training whose steps, timed after a warm-up, would take longer than ``limit_seconds``.
+
+    Steps ``first_step`` to ``last_step`` of the first epoch are timed (the first steps compile
+    the graph and are slow) and extrapolated over every epoch; a training over the limit raises
+    :class:`~cvcourse.checks.CheckFailed` with the projection, so the grader moves on at once.
+
+    >>> model.fit(x, y, epochs=4, callbacks=[TimeBudget(120, epochs=4)])   # doctest: +SKIP
+    """
+
+    def __init__(self, limit_seconds: float, epochs: int, first_step: int = 5, last_step: int = 20):
+        super().__init__()
+        self.limit_seconds, self.epochs = limit_seconds, epochs
+        self.first_step, self.last_step = first_step, last_step
+        self.projected_seconds: float | None = None
+        self._start: float | None = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.first_step and self._start is None:
+            self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch != self.last_step or self._start is None or self.projected_seconds is not None:
+            return
+        per_step = (time.perf_counter() - self._start) / (self.last_step - self.first_step + 1)
+        self.projected_seconds = per_step * self.params["steps"] * self.epochs
+        if self.projected_seconds > self.limit_seconds:
+            raise CheckFailed(
+                f"training this model would take about {self.projected_seconds:.0f} s, more than the "
+                f"{self.limit_seconds:.0f} s allowed: use fewer filters where the feature maps are large "
+                "(a strided first layer, or pool earlier).")
+
+
+def check_classifier(
+    model, input_shape: tuple, n_classes: int, max_params: int, what: str = "the model"
+) -> None:
+    """Check a classifier's interface before training it: a Keras model, its input and output
+    shapes, at most ``max_params`` parameters, and softmax outputs (each row sums to 1).
+
+    >>> check_classifier(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")]),
+    ...                  (4,), 3, max_params=100)
+    """
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(f"{what} should be a keras.Model, got {type(model).__name__}.")
+    expect_equal(tuple(model.input_shape), (None, *input_shape), f"{what}'s input_shape")
+    expect_equal(tuple(model.output_shape), (None, n_classes), f"{what}'s output_shape")
+    if model.count_params() > max_params:
+        raise CheckFailed(f"{what} has {model.count_params():,} parameters, more than the "
+                          f"{max_params:,} that train within the budget.")
+    probe = np.zeros((2, *input_shape), np.float32)
+    probabilities = keras.ops.convert_to_numpy(model(probe, training=False))
+    what_sums = f"the sum of {what}'s {n_classes} outputs (a softmax)"
+    expect_close(probabilities.sum(axis=1), np.ones(2), what_sums, atol=1e-3)
+
+
+def train_classifier(
+    model: keras.Model | Callable[[], keras.Model],
+    splits,
+    *,
+    epochs: int = 4,
+    batch_size: int = 128,
+    peak_learning_rate: float = 4e-3,
+    n_validation: int = 5_000,
+    batchnorm_momentum: float = 0.9,
+    time_limit_seconds: float = 240,
+    seed: int = 42,
+) -> TrainingRun:
+    """Train ``model`` (not yet compiled) the same way for everyone and score it on the test split.
+
+    ``model`` may be a function that builds the model: it is then called after the seeds are
+    set, so that its initial weights, too, are the same at every grading. Seeds fixed and
+    deterministic operations, so that one submission gives one score; Adam with a
+    linear warm-up over the first 10 % of the steps and a cosine decay to zero; batch-norm
+    momentum ``batchnorm_momentum``; the last ``n_validation`` training images held out for
+    validation; the test images of ``splits`` only scored, never trained on. A training whose
+    first steps project past ``time_limit_seconds`` stops with :class:`CheckFailed`.
+
+    >>> run = train_classifier(build_my_cnn, data.load_fashion_mnist())   # doctest: +SKIP
+    >>> print(run.report(target=0.91))                                     # doctest: +SKIP
+    """
+    if not 0 < n_validation < len(splits.x_train):
+        raise ValueError(f"n_validation should be between 1 and {len(splits.x_train) - 1}, "
+                         f"got {n_validation}")
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    if not isinstance(model, keras.Model):
+        if not callable(model):
+            raise TypeError(f"train_classifier takes a keras.Model or a function that builds one, "
+                            f"got {model!r}")
+        model = model()
+        if not isinstance(model, keras.Model):
+            raise CheckFailed(f"the model builder should return a keras.Model, got {type(model).__name__}.")
+    x_train, y_train = splits.x_train[:-n_validation], splits.y_train[:-n_validation]
+    x_valid, y_valid = splits.x_train[-n_validation:], splits.y_train[-n_validation:]
+    set_batchnorm_momentum(model, batchnorm_momentum)
+    steps = epochs * int(np.ceil(len(x_train) / batch_size))
+    model.compile(optimizer=keras.optimizers.Adam(warmup_cosine(peak_learning_rate, steps)),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    history = model.fit(x_train, y_train, validation_data=(x_valid, y_valid), epochs=epochs,
+                        batch_size=batch_size, callbacks=[TimeBudget(time_limit_seconds, epochs)], verbose=0)
+    seconds = time.perf_counter() - start
+    test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=1000, verbose=0)[1]
+    validation_accuracy = float(history.history["val_accuracy"][-1])
+    return TrainingRun(model, history, float(test_accuracy), validation_accuracy, seconds)
