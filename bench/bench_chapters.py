@@ -4,7 +4,9 @@ Prints, per chapter, the median of N runs (default 3) of
   * run:   executing the solution notebook top to bottom with nbclient (kernel start included),
   * grade: ``nbgrader autograde`` of one submission (the solved notebook) in a scratch course,
            nbgrader's own start-up included,
-next to the chapter's budget, and the whole course's total against CURRICULUM.md's 20 minutes.
+next to the chapter's budget, and the whole course's total against CURRICULUM.md's 20 minutes;
+then every graded metric the solution runs reached (the lines ``checks.accuracy_points`` prints
+in the test cells of accuracy targets), the median of the N runs, its target and margin.
 
     .venv/bin/python bench/bench_chapters.py [--repeats 3] [CHAPTER ...]
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import statistics
 import sys
@@ -37,14 +40,35 @@ from grader.course import (  # noqa: E402
 )
 
 COURSE_BUDGET_SECONDS = 20 * 60
+# what checks.accuracy_points prints: "test accuracy 0.9151 >= target 0.91: ..."
+# or "test accuracy 0.8800 is below the target 0.91 ..."
+METRIC_LINE = re.compile(
+    r"^(?P<what>.+?) (?P<value>-?\d+\.\d+) (?:>= target|is below the target) (?P<target>\d+(?:\.\d+)?)",
+    re.MULTILINE,
+)
 
 
-def time_solution_run(chapter: str, scratch: Path) -> float:
+def graded_metrics(nb: nbformat.NotebookNode) -> dict[str, tuple[float, float]]:
+    """{metric: (value, target)} from the outputs of the executed notebook's test cells."""
+    found = {}
+    for cell in nb.cells:
+        if not cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            continue
+        text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
+        for match in METRIC_LINE.finditer(text):
+            name = f"{cell.metadata.nbgrader.grade_id[5:]}: {match['what']}"
+            found[name] = (float(match["value"]), float(match["target"]))
+    return found
+
+
+def run_solution(chapter: str, scratch: Path) -> tuple[float, dict[str, tuple[float, float]]]:
+    """Seconds to execute the solution notebook, and the graded metrics it reached."""
     work = scratch / f"run-{chapter}"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(solution_path(chapter).parent, work)
     nb = nbformat.read(work / f"{chapter}.ipynb", as_version=4)
-    return execute_notebook(nb, work)
+    seconds = execute_notebook(nb, work)
+    return seconds, graded_metrics(nb)
 
 
 def time_autograde(chapter: str, root: Path, attempt: int) -> float:
@@ -67,12 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'chapter':<30} {'run':>7} {'grade':>7} {'budget':>7}  verdict")
     total_run = 0.0
     over = []
+    metrics: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         scratch = Path(tmp)
         root = make_scratch_course(scratch / "course", selected)
         for chapter in selected:
             generate(root, chapter)
-            runs = [time_solution_run(chapter, scratch) for _ in range(args.repeats)]
+            results = [run_solution(chapter, scratch) for _ in range(args.repeats)]
+            runs = [seconds for seconds, _ in results]
+            for _, found in results:
+                for name, value in found.items():
+                    metrics.setdefault(f"{chapter} {name}", []).append(value)
             grades = [time_autograde(chapter, root, i) for i in range(args.repeats)]
             run, grade, budget = statistics.median(runs), statistics.median(grades), budget_seconds(chapter)
             total_run += run
@@ -81,6 +110,15 @@ def main(argv: list[str] | None = None) -> int:
                 over.append(chapter)
             print(f"{chapter:<30} {run:7.1f} {grade:7.1f} {budget:7.0f}  {verdict}", flush=True)
     print(f"\nwhole course (solution runs): {total_run:.1f} s of the {COURSE_BUDGET_SECONDS} s budget")
+    if metrics:
+        print(f"\ngraded metrics of the solutions (median of {args.repeats} runs; "
+              "'runs agree' = the same value every time)")
+        for name, values in metrics.items():
+            reached = [value for value, _ in values]
+            median, target = statistics.median(reached), values[0][1]
+            spread = f"runs differ: {min(reached):.4f}-{max(reached):.4f}"
+            agree = "runs agree" if len(set(reached)) == 1 else spread
+            print(f"  {name:<58} {median:.4f}  target {target:g}  margin {median - target:+.4f}  {agree}")
     return 1 if over else 0
 
 
