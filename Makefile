@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup test test-fast lint lab course fetch bench chapters
+.PHONY: help setup test test-fast lint lab course fetch bench chapters backbone
 
 help:           ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -33,6 +33,9 @@ chapters:       ## list chapters, exercises, points and time budgets
 
 fetch:          ## download and cache every optional data set for an offline classroom
 	$(BIN)/cvcourse-fetch all
+
+backbone:       ## retrain the course's pretrained CNN (data/backbone/, a few minutes on a CPU)
+	$(BIN)/python scripts/train_backbone.py
 
 bench:          ## time each chapter: solution run and autograding one submission (medians of 3)
 	$(BIN)/python bench/bench_chapters.py

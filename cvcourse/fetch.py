@@ -9,9 +9,11 @@ where there is a network, then copies ``data/cache/`` (see ``data/README.md``)::
     python -m cvcourse.fetch all       # the same
 
 Every file has a 10 s network timeout and an overall time limit, is checked against its
-sha256 (the ones recorded in ``data/manifest.json``) before it replaces anything, and a set
-that fails prints one line and makes the exit status non-zero. To add something fetchable, add
-one entry to :data:`FETCHABLE` (and its row to ``data/manifest.json``).
+sha256 (the ones recorded in ``data/manifest.json``; the upstream md5 where only that is
+published) before it replaces anything, and a set that fails prints one line and makes the exit
+status non-zero. To add something fetchable, add one entry to :data:`FETCHABLE` (and its row to
+``data/manifest.json``). Weights of ``keras.applications`` go into Keras' own cache
+(``~/.keras/models``, or ``$KERAS_HOME/models``), where Keras and :mod:`cvcourse.pretrained` find them.
 
 >>> main(["--status"])  # doctest: +ELLIPSIS
 data set ...
@@ -34,11 +36,12 @@ from pathlib import Path
 
 from cvcourse.data import cache_dir, data_status
 
-__all__ = ["FETCHABLE", "FetchError", "Fetchable", "destination", "fetch", "main"]
+__all__ = ["FETCHABLE", "FetchError", "Fetchable", "destination", "fetch", "keras_home", "main"]
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_SECONDS_PER_FILE = 600.0
 _KERAS_DATASETS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+_KERAS_APPLICATIONS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
 
 class FetchError(RuntimeError):
@@ -49,7 +52,9 @@ class FetchError(RuntimeError):
 class Fetchable:
     """Something the fetch command can download: files, their URLs and sha256, all in order.
 
-    The files are saved under ``cache_dir() / subdir``.
+    The files are saved under ``cache_dir() / subdir``, or under Keras' cache folder
+    (``$KERAS_HOME`` or ``~/.keras``) ``/ subdir`` when ``keras_cache`` is true. A file whose
+    sha256 is not published upstream has ``""`` there and its upstream md5 in ``md5``.
     """
 
     description: str
@@ -57,10 +62,23 @@ class Fetchable:
     urls: tuple[str, ...]
     sha256: tuple[str, ...]
     subdir: str = ""
+    md5: tuple[str, ...] = ()
+    keras_cache: bool = False
 
     def __post_init__(self) -> None:
         if not len(self.files) == len(self.urls) == len(self.sha256):
             raise ValueError("files, urls and sha256 must have one entry per file.")
+        if self.md5 and len(self.md5) != len(self.files):
+            raise ValueError("md5, when given, must have one entry per file.")
+        for index, sha256 in enumerate(self.sha256):
+            if not sha256 and not (self.md5 and self.md5[index]):
+                raise ValueError(f"{self.files[index]} needs a sha256 (or, failing that, an md5).")
+
+    def checksum(self, index: int) -> tuple[str, str]:
+        """``(algorithm, hex digest)`` that file ``index`` is checked with: sha256, else md5."""
+        if self.sha256[index]:
+            return "sha256", self.sha256[index]
+        return "md5", self.md5[index]
 
 
 #: Name -> what to download. The hashes are those of ``data/manifest.json`` (a test keeps them equal).
@@ -93,7 +111,32 @@ FETCHABLE: dict[str, Fetchable] = {
         urls=(_KERAS_DATASETS_URL + "mnist.npz",),
         sha256=("731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",),
     ),
+    "imagenet_weights": Fetchable(
+        description="ImageNet weights of Keras' ResNet50 (98 MB) and the ImageNet class names, into "
+        "Keras' cache (~/.keras/models), for the pretrained-model chapters",
+        files=("resnet50_weights_tf_dim_ordering_tf_kernels.h5", "imagenet_class_index.json"),
+        urls=(
+            _KERAS_APPLICATIONS_URL + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+            "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
+        ),
+        # Keras publishes only md5s (keras/src/applications/resnet.py WEIGHTS_HASHES["resnet50"][0]
+        # and imagenet_utils.py's file_hash); they are checked instead.
+        sha256=("", ""),
+        md5=("2cb95161c43110f7111970584f804107", "c2c37ea517e94d9795004a39431a14cb"),
+        subdir="models",
+        keras_cache=True,
+    ),
 }
+
+
+def keras_home() -> Path:
+    """Keras' cache folder: ``$KERAS_HOME``, else ``~/.keras`` (as ``keras.utils.get_file`` uses it).
+
+    >>> keras_home()  # doctest: +SKIP
+    PosixPath('/home/student/.keras')
+    """
+    home = os.environ.get("KERAS_HOME", "").strip()
+    return Path(home).expanduser() if home else Path.home() / ".keras"
 
 
 def destination(name: str) -> Path:
@@ -103,7 +146,8 @@ def destination(name: str) -> Path:
     'fashion-mnist'
     """
     entry = _entry(name)
-    return cache_dir() / entry.subdir if entry.subdir else cache_dir()
+    root = keras_home() if entry.keras_cache else cache_dir()
+    return root / entry.subdir if entry.subdir else root
 
 
 def _entry(name: str) -> Fetchable:
@@ -112,8 +156,8 @@ def _entry(name: str) -> Fetchable:
     return FETCHABLE[name]
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+def _sha256_of(path: Path, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
@@ -126,13 +170,14 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-def _download(url: str, target: Path, sha256: str, timeout: float, max_seconds: float) -> None:
-    """Download ``url`` to ``target`` via a ``.part`` file that replaces it only if the sha256 matches."""
+def _download(url: str, target: Path, sha256: str, timeout: float, max_seconds: float,
+              algorithm: str = "sha256") -> None:
+    """Download ``url`` to ``target`` via a ``.part`` file that replaces it only if the checksum matches."""
     created = [folder for folder in (target.parent, *target.parent.parents) if not folder.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     try:
-        _stream_to(url, partial, sha256, timeout, max_seconds)
+        _stream_to(url, partial, sha256, timeout, max_seconds, algorithm)
     except FetchError:
         partial.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # leave no empty folder behind
@@ -142,8 +187,9 @@ def _download(url: str, target: Path, sha256: str, timeout: float, max_seconds: 
     os.replace(partial, target)
 
 
-def _stream_to(url: str, partial: Path, sha256: str, timeout: float, max_seconds: float) -> None:
-    digest = hashlib.sha256()
+def _stream_to(url: str, partial: Path, sha256: str, timeout: float, max_seconds: float,
+               algorithm: str = "sha256") -> None:
+    digest = hashlib.new(algorithm)
     start = time.monotonic()
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
@@ -159,7 +205,7 @@ def _stream_to(url: str, partial: Path, sha256: str, timeout: float, max_seconds
         raise FetchError(f"could not download {url} ({_one_line(exc)}).") from exc
     got = digest.hexdigest()
     if got != sha256:
-        raise FetchError(f"{url}: sha256 {got} does not match the expected {sha256}; nothing was saved.")
+        raise FetchError(f"{url}: {algorithm} {got} does not match the expected {sha256}; nothing was saved.")
 
 
 def fetch(
@@ -167,7 +213,7 @@ def fetch(
     timeout: float = DEFAULT_TIMEOUT_S,
     max_seconds: float = DEFAULT_MAX_SECONDS_PER_FILE,
 ) -> list[Path]:
-    """Download ``name``'s files into the course cache; files already there with the right sha256 are kept.
+    """Download ``name``'s files into its cache folder; files already there with the right checksum are kept.
 
     Raises :class:`FetchError` (one line) when a file cannot be downloaded or fails its checksum.
 
@@ -177,10 +223,11 @@ def fetch(
     entry = _entry(name)
     folder = destination(name)
     paths = []
-    for file, url, sha256 in zip(entry.files, entry.urls, entry.sha256, strict=True):
+    for index, (file, url) in enumerate(zip(entry.files, entry.urls, strict=True)):
         target = folder / file
-        if not (target.is_file() and _sha256_of(target) == sha256):
-            _download(url, target, sha256, timeout, max_seconds)
+        algorithm, digest = entry.checksum(index)
+        if not (target.is_file() and _sha256_of(target, algorithm) == digest):
+            _download(url, target, digest, timeout, max_seconds, algorithm)
         paths.append(target)
     return paths
 

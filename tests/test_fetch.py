@@ -23,11 +23,13 @@ from cvcourse import data, fetch
 REPOSITORY = Path(__file__).resolve().parents[1]
 MANIFEST = REPOSITORY / "data" / "manifest.json"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MD5 = re.compile(r"^[0-9a-f]{32}$")
 
 
 @pytest.fixture
 def course_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("CVCOURSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))  # weights go to Keras' cache
     return tmp_path
 
 
@@ -143,10 +145,13 @@ def test_a_damaged_cached_file_is_downloaded_again(course_dir, monkeypatch):
 def test_registry_entries_are_consistent():
     with pytest.raises(ValueError, match="one entry per file"):
         fetch.Fetchable("broken", ("a", "b"), ("https://x/a",), ("0" * 64,))
+    with pytest.raises(ValueError, match="needs a sha256"):
+        fetch.Fetchable("no hash", ("a",), ("https://x/a",), ("",))
     for name, entry in fetch.FETCHABLE.items():
         assert entry.description and entry.files, name
         assert all(url.startswith("https://") for url in entry.urls), name
-        assert all(SHA256.match(digest) for digest in entry.sha256), name
+        for index, digest in enumerate(entry.sha256):
+            assert SHA256.match(digest) or (digest == "" and MD5.match(entry.md5[index])), name
     assert fetch.destination("fashion_mnist") == data.cache_dir() / "fashion-mnist"
     assert fetch.destination("mnist") == data.cache_dir()
     with pytest.raises(ValueError, match="unknown item 'imagenet'; fetchable: fashion_mnist, mnist"):
@@ -217,14 +222,15 @@ def test_manifest_describes_every_item(manifest):
     items = manifest["items"]
     names = [item["name"] for item in items]
     assert len(names) == len(set(names))
-    for required in ("fashion_mnist", "mnist", "mnist_sample", "sample_images", "digit_scenes"):
+    for required in ("fashion_mnist", "mnist", "mnist_sample", "sample_images", "digit_scenes",
+                     "course_backbone", "imagenet_weights"):
         assert required in names
     for item in items:
         for key in ("name", "what", "source", "licence", "files"):
             assert item.get(key) is not None, (item["name"], key)
         for file in item["files"]:
             assert isinstance(file["size"], int) and file["size"] > 0, file
-            assert SHA256.match(file["sha256"]), file
+            assert SHA256.match(file["sha256"] or "") or MD5.match(file.get("md5_upstream", "")), file
     licences = {item["name"]: item["licence"] for item in items}
     assert licences["fashion_mnist"] == "MIT" and licences["mnist"] == "CC BY-SA 3.0"
     images = {file["name"] for file in next(i for i in items if i["name"] == "sample_images")["files"]}
@@ -237,7 +243,9 @@ def test_manifest_and_fetch_registry_agree(manifest):
         files = items[name]["files"]
         assert tuple(f["name"] for f in files) == entry.files, name
         assert tuple(f["url"] for f in files) == entry.urls, name
-        assert tuple(f["sha256"] for f in files) == entry.sha256, name
+        assert tuple(f["sha256"] or "" for f in files) == entry.sha256, name
+        if entry.md5:
+            assert tuple(f["md5_upstream"] for f in files) == entry.md5, name
 
 
 def test_mnist_hash_is_the_one_keras_publishes(manifest):
@@ -273,6 +281,52 @@ def test_debian_fashion_mnist_matches_the_manifest(manifest):
         assert len(raw) == file["debian_size"] and hashlib.sha256(raw).hexdigest() == file["debian_sha256"]
         assert hashlib.sha256(gzip.decompress(raw)).hexdigest() == file["sha256_uncompressed"]
         assert file["size"] - file["debian_size"] == len(file["name"]) - 2  # the name in the gzip header
+
+
+def test_imagenet_weights_go_to_the_keras_cache(course_dir, monkeypatch, capsys):
+    entry = fetch.FETCHABLE["imagenet_weights"]
+    assert fetch.destination("imagenet_weights") == course_dir / "keras-home" / "models"
+    payloads = {url: f"payload {i}".encode() for i, url in enumerate(entry.urls)}
+    monkeypatch.setitem(fetch.FETCHABLE, "imagenet_weights", fetch.Fetchable(
+        entry.description, entry.files, entry.urls, entry.sha256,
+        subdir=entry.subdir, md5=tuple(hashlib.md5(p).hexdigest() for p in payloads.values()),
+        keras_cache=True))
+    asked = serve(monkeypatch, payloads)
+    assert fetch.main(["imagenet_weights"]) == 0
+    for file, payload in zip(entry.files, payloads.values(), strict=True):
+        assert (course_dir / "keras-home" / "models" / file).read_bytes() == payload
+    assert fetch.main(["imagenet_weights"]) == 0 and len(asked) == 2  # md5 matches: kept
+    from cvcourse import pretrained
+
+    assert pretrained.keras_cache_dir() == fetch.destination("imagenet_weights")
+    assert pretrained.imagenet_weights_path().is_file()  # where load_imagenet_model looks
+    capsys.readouterr()
+    assert fetch.main(["--status"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("imagenet_weights"))
+    assert "cached: " in line and "not cached" not in line
+
+
+def test_an_md5_mismatch_saves_nothing(course_dir, monkeypatch, capsys):
+    entry = fetch.FETCHABLE["imagenet_weights"]
+    serve(monkeypatch, {url: b"not the weights" for url in entry.urls})
+    assert fetch.main(["imagenet_weights"]) == 1
+    err = capsys.readouterr().err
+    assert "md5" in err and "does not match the expected 2cb95161c43110f7111970584f804107" in err
+    assert not list(course_dir.rglob("*.h5*")) and not list(course_dir.rglob("*.json*"))
+
+
+def test_imagenet_hashes_and_urls_are_the_ones_keras_uses():
+    spec = importlib.util.find_spec("keras")
+    root = Path(next(iter(spec.submodule_search_locations))) / "src" / "applications"
+    resnet, utils = (root / "resnet.py").read_text(), (root / "imagenet_utils.py").read_text()
+    entry = fetch.FETCHABLE["imagenet_weights"]
+    weights_md5, index_md5 = entry.md5
+    assert re.search(r'"resnet50": \(\s*"' + weights_md5 + '"', resnet)
+    assert f'file_hash="{index_md5}"' in utils
+    assert entry.urls[0].endswith("resnet/" + entry.files[0]) and "keras-applications/resnet/" in resnet
+    assert "data/imagenet_class_index.json" in utils
+    assert entry.urls[1].endswith("data/imagenet_class_index.json")
+    assert entry.keras_cache and entry.subdir == "models"  # keras.utils.get_file(cache_subdir="models")
 
 
 def test_no_test_here_uses_the_network(monkeypatch):

@@ -1,0 +1,261 @@
+"""Plausible mistakes (WRONG) and unusual correct answers (RIGHT) for ch06_pretrained_models.
+
+Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
+that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
+Most cases are the solution with one change, made by `_change` (which checks that the text it
+replaces is there).
+"""
+# ruff: noqa: E501 (the solution sources are quoted verbatim, and some mutants replace whole lines)
+
+
+def _change(source, *replacements):
+    """`source` with each (old, new) replacement made; every `old` must occur in `source`."""
+    for old, new in replacements:
+        assert old in source, f"mutant pattern not found: {old!r}"
+        source = source.replace(old, new)
+    return source
+
+
+_CROP = '''
+def central_crop_resize(images, size):
+    """Central square crop of side min(H, W), resized bilinearly to (size, size).
+
+    images: a batch (N, H, W, C) or one image (H, W, C), H and W at least 2, any real dtype.
+    size: the output side, an int >= 1.
+    Returns a float32 NumPy array (N, size, size, C), or (size, size, C) for a single image, in the
+    input's units. The crop starts at row (H - s) // 2 and column (W - s) // 2, s = min(H, W), and is
+    sampled as tf.image.crop_and_resize samples its normalised box (pixel row r is at r / (H - 1)).
+
+    >>> central_crop_resize(np.zeros((2, 427, 640, 3)), 224).shape
+    (2, 224, 224, 3)
+    >>> central_crop_resize(np.arange(12.0).reshape(2, 6, 1), 2)[..., 0]   # columns 2 and 3
+    array([[2., 3.],
+           [8., 9.]], dtype=float32)
+    """
+    ### BEGIN SOLUTION
+    images = np.asarray(images, dtype=np.float32)
+    single = images.ndim == 3
+    if single:
+        images = images[np.newaxis]
+    n, height, width, _ = images.shape
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    box = [top / (height - 1), left / (width - 1), (top + side - 1) / (height - 1), (left + side - 1) / (width - 1)]
+    boxes = np.tile(np.array([box], dtype=np.float32), (n, 1))
+    resized = tf.image.crop_and_resize(images, boxes, np.arange(n), (size, size)).numpy()
+    return resized[0] if single else resized
+    ### END SOLUTION
+'''
+
+_CAFFE = '''
+def caffe_preprocess(images):
+    """ResNet50's preprocessing ("caffe" mode) by hand: RGB -> BGR, then subtract the ImageNet means.
+
+    images: float array (..., 3), RGB pixels in 0-255 (a pixel, an image or a batch); left unchanged.
+    Returns a new float array of the same shape (float32 for float32 input): channels B, G, R minus
+    103.939, 116.779 and 123.68 respectively, as keras.applications.resnet50.preprocess_input.
+
+    >>> caffe_preprocess(np.array([255.0, 0.0, 0.0], dtype=np.float32))   # a pure red pixel
+    array([-103.939, -116.779,  131.32 ], dtype=float32)
+    """
+    ### BEGIN SOLUTION
+    images = np.asarray(images)
+    bgr = images[..., ::-1].astype(np.result_type(images.dtype, np.float32))   # astype copies
+    return bgr - np.array([103.939, 116.779, 123.68], dtype=bgr.dtype)
+    ### END SOLUTION
+'''
+
+_TOPK = '''
+def top_k(probabilities, class_names, k=5):
+    """The k most probable classes of each row, as (class_name, probability) pairs, most probable first.
+
+    probabilities: (N, C) array of N probability rows, or one row (C,). class_names: C names.
+    k: an int, 1 <= k <= C (else ValueError). Equal probabilities: the lower class index first.
+    Returns a list of N lists of k tuples (name, probability); for a 1-D row, one list of k tuples.
+
+    >>> top_k(np.array([[0.1, 0.6, 0.3]]), ["cat", "dog", "fox"], k=2)
+    [[('dog', 0.6), ('fox', 0.3)]]
+    """
+    ### BEGIN SOLUTION
+    probabilities = np.asarray(probabilities)
+    single = probabilities.ndim == 1
+    rows = probabilities[np.newaxis] if single else probabilities
+    n_classes = rows.shape[1]
+    if not 1 <= k <= n_classes:
+        raise ValueError(f"k should be between 1 and the number of classes, {n_classes}; got {k}")
+    best = np.argsort(-rows, axis=1, kind="stable")[:, :k]
+    result = [[(class_names[i], float(row[i])) for i in indices] for row, indices in zip(rows, best, strict=True)]
+    return result[0] if single else result
+    ### END SOLUTION
+'''
+
+_CROP_DEF = "def central_crop_resize(images, size):"
+_CROP_DOC_END = '''    """
+    ### BEGIN SOLUTION'''
+
+
+def _crop_body(body):
+    """The central_crop_resize solution cell with its body replaced."""
+    head = _CROP.split("    ### BEGIN SOLUTION")[0]
+    return head + body
+
+
+_CAFFE_HEAD = _CAFFE.split("    ### BEGIN SOLUTION")[0]
+_TOPK_HEAD = _TOPK.split("    ### BEGIN SOLUTION")[0]
+
+WRONG = {
+    "central_crop_resize": {
+        "plain resize of the whole image (stretches it)": _crop_body('''
+    images = np.asarray(images, dtype=np.float32)
+    single = images.ndim == 3
+    if single:
+        images = images[np.newaxis]
+    resized = tf.image.resize(images, (size, size)).numpy()
+    return resized[0] if single else resized
+'''),
+        "crop not centred: rounds the offset up (off by one)": _change(
+            _CROP, ("top, left = (height - side) // 2, (width - side) // 2",
+                    "top, left = (height - side + 1) // 2, (width - side + 1) // 2")),
+        "crop at the top-left corner": _change(
+            _CROP, ("top, left = (height - side) // 2, (width - side) // 2", "top, left = 0, 0")),
+        "box normalised by H and W instead of H - 1 and W - 1": _change(
+            _CROP, ("box = [top / (height - 1), left / (width - 1), (top + side - 1) / (height - 1), (left + side - 1) / (width - 1)]",
+                    "box = [top / height, left / width, (top + side) / height, (left + side) / width]")),
+        "box end one pixel too far (t + s instead of t + s - 1)": _change(
+            _CROP, ("(top + side - 1) / (height - 1), (left + side - 1) / (width - 1)]",
+                    "(top + side) / (height - 1), (left + side) / (width - 1)]")),
+        "height and width swapped": _change(
+            _CROP, ("n, height, width, _ = images.shape", "n, width, height, _ = images.shape")),
+        "box in (x, y) order instead of (y, x)": _change(
+            _CROP, ("box = [top / (height - 1), left / (width - 1), (top + side - 1) / (height - 1), (left + side - 1) / (width - 1)]",
+                    "box = [left / (width - 1), top / (height - 1), (left + side - 1) / (width - 1), (top + side - 1) / (height - 1)]")),
+        "slices the crop, then tf.image.resize (half-pixel sampling)": _crop_body('''
+    images = np.asarray(images, dtype=np.float32)
+    single = images.ndim == 3
+    if single:
+        images = images[np.newaxis]
+    height, width = images.shape[1:3]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    crop = images[:, top:top + side, left:left + side]
+    resized = tf.image.resize(crop, (size, size)).numpy()
+    return resized[0] if single else resized
+'''),
+        "a single image comes back as a batch of one": _change(
+            _CROP, ("return resized[0] if single else resized", "return resized")),
+    },
+    "caffe_preprocess": {
+        "RGB not flipped to BGR": _change(_CAFFE, ("images[..., ::-1]", "images[...]")),
+        "means in RGB order": _change(_CAFFE, ("[103.939, 116.779, 123.68]", "[123.68, 116.779, 103.939]")),
+        "divides by 255 as well": _change(
+            _CAFFE, ("return bgr - np.array([103.939, 116.779, 123.68], dtype=bgr.dtype)",
+                     "return bgr / 255 - np.array([103.939, 116.779, 123.68], dtype=bgr.dtype) / 255")),
+        "tf mode: scales to [-1, 1]": _change(
+            _CAFFE, ("return bgr - np.array([103.939, 116.779, 123.68], dtype=bgr.dtype)", "return bgr / 127.5 - 1")),
+        "modifies its input in place": _CAFFE_HEAD + '''    images = np.asarray(images)
+    images[...] = images[..., ::-1]
+    images -= np.array([103.939, 116.779, 123.68], dtype=images.dtype)
+    return images
+''',
+        "flips the first axis (the batch) instead of the channels": _change(_CAFFE, ("images[..., ::-1]", "images[::-1]")),
+        "calls Keras' preprocess_input": _CAFFE_HEAD + '''    return keras.applications.resnet50.preprocess_input(np.array(images, dtype=np.float32))
+''',
+        "always returns float64": _change(
+            _CAFFE, ("astype(np.result_type(images.dtype, np.float32))", "astype(np.float64)")),
+    },
+    "top_k": {
+        "ascending order": _change(_TOPK, ("np.argsort(-rows, axis=1, kind=\"stable\")[:, :k]",
+                                           "np.argsort(rows, axis=1, kind=\"stable\")[:, :k]")),
+        "one class too many (off by one)": _change(_TOPK, ("[:, :k]", "[:, :k + 1]")),
+        "one class too few (off by one)": _change(_TOPK, ("[:, :k]", "[:, :k - 1]")),
+        "returns indices instead of names": _change(_TOPK, ("(class_names[i], float(row[i]))", "(int(i), float(row[i]))")),
+        "argsort along the wrong axis": _change(_TOPK, ("np.argsort(-rows, axis=1, kind=\"stable\")[:, :k]",
+                                                        "np.argsort(-rows, axis=0, kind=\"stable\").T[:, :k]")),
+        "ties: the higher index first (reversed ascending argsort)": _change(
+            _TOPK, ("np.argsort(-rows, axis=1, kind=\"stable\")[:, :k]", "np.argsort(rows, axis=1, kind=\"stable\")[:, ::-1][:, :k]")),
+        "a 1-D row comes back as a list of one list": _change(_TOPK, ("return result[0] if single else result", "return result")),
+        "no ValueError when k is out of range": _change(
+            _TOPK, ("        raise ValueError(f\"k should be between 1 and the number of classes, {n_classes}; got {k}\")",
+                    "        k = max(1, min(k, n_classes))")),
+    },
+}
+
+RIGHT = {
+    "central_crop_resize": {
+        "slices the crop, then crop_and_resize on the whole crop": _crop_body('''
+    x = np.asarray(images, dtype=np.float32)
+    batch = x if x.ndim == 4 else x[None]
+    h, w = batch.shape[1:3]
+    s = min(h, w)
+    crop = batch[:, (h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+    out = tf.image.crop_and_resize(crop, [[0.0, 0.0, 1.0, 1.0]] * len(crop), list(range(len(crop))), [size, size])
+    out = out.numpy()
+    return out if x.ndim == 4 else out[0]
+'''),
+        "bilinear sampling by hand in NumPy (corner-aligned)": _crop_body('''
+    x = np.asarray(images, dtype=np.float64)
+    batch = x if x.ndim == 4 else x[None]
+    h, w = batch.shape[1:3]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    if size == 1:
+        coords = np.array([(s - 1) / 2])
+    else:
+        coords = np.arange(size) * (s - 1) / (size - 1)
+    ys, xs = top + coords, left + coords
+    y0 = np.clip(np.floor(ys).astype(int), 0, h - 1)
+    x0 = np.clip(np.floor(xs).astype(int), 0, w - 1)
+    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+    wy, wx = (ys - y0)[None, :, None, None], (xs - x0)[None, None, :, None]
+    rows0, rows1 = batch[:, y0], batch[:, y1]
+    top_row = rows0[:, :, x0] * (1 - wx) + rows0[:, :, x1] * wx
+    bottom_row = rows1[:, :, x0] * (1 - wx) + rows1[:, :, x1] * wx
+    out = (top_row * (1 - wy) + bottom_row * wy).astype(np.float32)
+    return out if x.ndim == 4 else out[0]
+'''),
+    },
+    "caffe_preprocess": {
+        "np.flip and a broadcast subtraction": _CAFFE_HEAD + '''    x = np.asarray(images)
+    dtype = np.float64 if x.dtype == np.float64 else np.float32
+    return np.flip(x, axis=-1).astype(dtype) - np.array([103.939, 116.779, 123.68], dtype)
+''',
+        "TensorFlow ops, returning a tensor": _CAFFE_HEAD + '''    x = tf.convert_to_tensor(images)
+    if not x.dtype.is_floating:
+        x = tf.cast(x, tf.float32)
+    return tf.reverse(x, axis=[-1]) - tf.constant([103.939, 116.779, 123.68], dtype=x.dtype)
+''',
+        "channels stacked one by one": _CAFFE_HEAD + '''    x = np.array(images, dtype=np.result_type(np.asarray(images).dtype, np.float32))
+    red, green, blue = x[..., 0], x[..., 1], x[..., 2]
+    return np.stack([blue - 103.939, green - 116.779, red - 123.68], axis=-1).astype(x.dtype)
+''',
+    },
+    "top_k": {
+        "tf.math.top_k": _TOPK_HEAD + '''    p = np.atleast_2d(np.asarray(probabilities, dtype=np.float64))
+    if not 1 <= k <= p.shape[-1]:
+        raise ValueError("k out of range")
+    values, indices = tf.math.top_k(p, k=k)
+    rows = [[(class_names[int(i)], float(v)) for v, i in zip(vs, ix)] for vs, ix in zip(values.numpy(), indices.numpy())]
+    return rows[0] if np.ndim(probabilities) == 1 else rows
+''',
+        "sorted with a (probability, -index) key, tuples of rows": _TOPK_HEAD + '''    p = np.asarray(probabilities)
+    def one(row):
+        if k < 1 or k > len(row):
+            raise ValueError(f"k={k} but {len(row)} classes")
+        order = sorted(range(len(row)), key=lambda i: (-row[i], i))
+        return [(class_names[i], row[i]) for i in order[:k]]
+    if p.ndim == 1:
+        return one(p)
+    return tuple(one(row) for row in p)
+''',
+        "np.lexsort": _TOPK_HEAD + '''    p = np.asarray(probabilities)
+    rows = p.reshape(-1, p.shape[-1])
+    if not (isinstance(k, int) and 0 < k <= rows.shape[1]):
+        raise ValueError("k must be in 1..n_classes")
+    out = []
+    for row in rows:
+        order = np.lexsort((np.arange(len(row)), -row))[:k]
+        out.append([(class_names[i], float(row[i])) for i in order])
+    return out[0] if p.ndim == 1 else out
+''',
+    },
+}
