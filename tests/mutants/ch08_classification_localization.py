@@ -1,0 +1,234 @@
+"""Plausible mistakes (WRONG) and unusual correct answers (RIGHT) for ch08_classification_localization.
+
+Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
+that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
+Most cases are the solution with one change, made by `_change` (which checks that the text it
+replaces is there). The accuracy target (build_localization_model) is scored on a scale: see SCORED.
+"""
+# ruff: noqa: E501 (the solution sources are quoted verbatim, and some mutants replace whole lines)
+
+
+def _change(source, *replacements):
+    """`source` with each (old, new) replacement made; every `old` must occur in `source`."""
+    for old, new in replacements:
+        assert old in source, f"mutant pattern not found: {old!r}"
+        source = source.replace(old, new)
+    return source
+
+
+# ----------------------------------------------------------------------------- xywh_to_xyxy
+
+_TO_XYXY = '''
+def xywh_to_xyxy(boxes):
+    boxes = np.asarray(boxes)
+    x_min, y_min, width, height = boxes[..., 0], boxes[..., 1], boxes[..., 2], boxes[..., 3]
+    return np.stack([x_min, y_min, x_min + width, y_min + height], axis=-1)
+'''
+
+WRONG_TO_XYXY = {
+    "xy taken as the centre (centre-size confusion)": _change(_TO_XYXY, (
+        "return np.stack([x_min, y_min, x_min + width, y_min + height], axis=-1)",
+        "return np.stack([x_min - width / 2, y_min - height / 2, x_min + width / 2, y_min + height / 2], axis=-1)")),
+    "width and height swapped": _change(_TO_XYXY, ("x_min + width, y_min + height", "x_min + height, y_min + width")),
+    "inclusive max edge (-1)": _change(_TO_XYXY, ("x_min + width, y_min + height", "x_min + width - 1, y_min + height - 1")),
+    "modifies the input in place and returns it": '''
+def xywh_to_xyxy(boxes):
+    boxes[..., 2] += boxes[..., 0]
+    boxes[..., 3] += boxes[..., 1]
+    return boxes
+''',
+    "only for (N, 4) arrays (column indexing)": '''
+def xywh_to_xyxy(boxes):
+    boxes = np.asarray(boxes)
+    return np.stack([boxes[:, 0], boxes[:, 1], boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]], axis=1)
+''',
+    "returns the sizes again instead of the max corner": _change(_TO_XYXY, ("x_min + width, y_min + height", "width, height")),
+    "stacked on the first axis": _change(_TO_XYXY, ("axis=-1)", "axis=0)")),
+}
+RIGHT_TO_XYXY = {
+    "concatenate slices with an ellipsis, copy": '''
+def xywh_to_xyxy(boxes):
+    boxes = np.array(boxes, copy=True)
+    return np.concatenate([boxes[..., :2], boxes[..., :2] + boxes[..., 2:]], axis=-1)
+''',
+    "a 4x4 matrix on the last axis": '''
+def xywh_to_xyxy(boxes):
+    to_corners = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1]])
+    return np.asarray(boxes) @ to_corners.T
+''',
+    "copy then add in place": '''
+def xywh_to_xyxy(boxes):
+    out = np.array(boxes, dtype=float)
+    out[..., 2:] += out[..., :2]
+    return out
+''',
+}
+
+# ----------------------------------------------------------------------------- xyxy_to_xywh
+
+_TO_XYWH = '''
+def xyxy_to_xywh(boxes):
+    boxes = np.asarray(boxes)
+    x_min, y_min, x_max, y_max = boxes[..., 0], boxes[..., 1], boxes[..., 2], boxes[..., 3]
+    return np.stack([x_min, y_min, x_max - x_min, y_max - y_min], axis=-1)
+'''
+
+WRONG_TO_XYWH = {
+    "centre instead of the corner": _change(_TO_XYWH, (
+        "np.stack([x_min, y_min, x_max - x_min, y_max - y_min], axis=-1)",
+        "np.stack([(x_min + x_max) / 2, (y_min + y_max) / 2, x_max - x_min, y_max - y_min], axis=-1)")),
+    "inclusive edges (+1)": _change(_TO_XYWH, ("x_max - x_min, y_max - y_min", "x_max - x_min + 1, y_max - y_min + 1")),
+    "width and height swapped": _change(_TO_XYWH, ("x_max - x_min, y_max - y_min", "y_max - y_min, x_max - x_min")),
+    "size with the wrong sign": _change(_TO_XYWH, ("x_max - x_min, y_max - y_min", "x_min - x_max, y_min - y_max")),
+    "modifies the input in place and returns it": '''
+def xyxy_to_xywh(boxes):
+    boxes[..., 2] -= boxes[..., 0]
+    boxes[..., 3] -= boxes[..., 1]
+    return boxes
+''',
+    "only for (N, 4) arrays (column indexing)": '''
+def xyxy_to_xywh(boxes):
+    boxes = np.asarray(boxes)
+    return np.stack([boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], axis=1)
+''',
+}
+RIGHT_TO_XYWH = {
+    "concatenate slices with an ellipsis": '''
+def xyxy_to_xywh(boxes):
+    boxes = np.asarray(boxes)
+    return np.concatenate([boxes[..., :2], boxes[..., 2:] - boxes[..., :2]], axis=-1)
+''',
+    "a 4x4 matrix on the last axis": '''
+def xyxy_to_xywh(boxes):
+    to_sizes = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [-1, 0, 1, 0], [0, -1, 0, 1]])
+    return np.asarray(boxes) @ to_sizes.T
+''',
+    "copy then subtract in place": '''
+def xyxy_to_xywh(boxes):
+    out = np.array(boxes, dtype=np.float64)
+    out[..., 2:] -= out[..., :2]
+    return out
+''',
+}
+
+# ----------------------------------------------------------------------------- iou
+
+_IOU = '''
+def iou(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    width = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    height = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    intersection = width * height
+    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
+    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    union = area_a[:, None] + area_b[None, :] - intersection
+    return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)
+'''
+
+WRONG_IOU = {
+    "inclusive edges (+1 pixel)": _change(_IOU,
+        ("b[None, :, 0]), 0, None)", "b[None, :, 0]) + 1, 0, None)"),
+        ("b[None, :, 1]), 0, None)", "b[None, :, 1]) + 1, 0, None)"),
+        ("area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)",
+         "area_a = np.clip(a[:, 2] - a[:, 0] + 1, 0, None) * np.clip(a[:, 3] - a[:, 1] + 1, 0, None)"),
+        ("area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)",
+         "area_b = np.clip(b[:, 2] - b[:, 0] + 1, 0, None) * np.clip(b[:, 3] - b[:, 1] + 1, 0, None)")),
+    "union without subtracting the intersection": _change(_IOU, (
+        "union = area_a[:, None] + area_b[None, :] - intersection", "union = area_a[:, None] + area_b[None, :]")),
+    "max and min swapped in the intersection": _change(_IOU,
+        ("np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])",
+         "np.maximum(a[:, None, 2], b[None, :, 2]) - np.minimum(a[:, None, 0], b[None, :, 0])"),
+        ("np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])",
+         "np.maximum(a[:, None, 3], b[None, :, 3]) - np.minimum(a[:, None, 1], b[None, :, 1])")),
+    "negative overlap not clipped": _change(_IOU,
+        ("width = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)",
+         "width = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])"),
+        ("height = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)",
+         "height = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])")),
+    "negative overlap clipped for the product only (not each side)": _change(_IOU,
+        ("width = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)",
+         "width = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])"),
+        ("height = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)",
+         "height = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])"),
+        ("intersection = width * height", "intersection = np.clip(width * height, 0, None)")),
+    "element-wise (box i with box i) instead of pairwise": '''
+def iou(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    width = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
+    height = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
+    intersection = width * height
+    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - intersection
+    return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)
+''',
+    "nan on zero-area boxes (unguarded division)": _change(_IOU, (
+        "return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)",
+        "return intersection / union")),
+    "transposed result (M, N)": _change(_IOU, ("return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)",
+                                               "return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0).T")),
+    "divides by the smaller area (intersection over minimum)": _change(_IOU, (
+        "union = area_a[:, None] + area_b[None, :] - intersection",
+        "union = np.minimum(area_a[:, None], area_b[None, :])")),
+    "x and y coordinates mixed up (boxes read as y, x)": _change(_IOU,
+        ("width = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)",
+         "width = np.clip(np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)"),
+        ("height = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)",
+         "height = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 2], b[None, :, 2]), 0, None)")),
+    "a Python loop over every pair (too slow)": '''
+def iou(boxes_a, boxes_b):
+    out = np.zeros((len(boxes_a), len(boxes_b)))
+    for i, (ax0, ay0, ax1, ay1) in enumerate(np.asarray(boxes_a, float)):
+        for j, (bx0, by0, bx1, by1) in enumerate(np.asarray(boxes_b, float)):
+            inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
+            union = max(0.0, ax1 - ax0) * max(0.0, ay1 - ay0) + max(0.0, bx1 - bx0) * max(0.0, by1 - by0) - inter
+            out[i, j] = inter / union if union > 0 else 0.0
+    return out
+''',
+}
+RIGHT_IOU = {
+    "ufunc.outer and np.divide with where=": '''
+def iou(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=float).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=float).reshape(-1, 4)
+    w = np.maximum(0.0, np.minimum.outer(a[:, 2], b[:, 2]) - np.maximum.outer(a[:, 0], b[:, 0]))
+    h = np.maximum(0.0, np.minimum.outer(a[:, 3], b[:, 3]) - np.maximum.outer(a[:, 1], b[:, 1]))
+    inter = w * h
+    area = lambda z: np.maximum(0.0, z[:, 2] - z[:, 0]) * np.maximum(0.0, z[:, 3] - z[:, 1])
+    union = np.add.outer(area(a), area(b)) - inter
+    out = np.zeros_like(union)
+    np.divide(inter, union, out=out, where=union > 0)
+    return out
+''',
+    "a loop over the first set, vectorised over the second": '''
+def iou(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    rows = []
+    for x0, y0, x1, y1 in a:
+        w = np.clip(np.minimum(x1, b[:, 2]) - np.maximum(x0, b[:, 0]), 0, None)
+        h = np.clip(np.minimum(y1, b[:, 3]) - np.maximum(y0, b[:, 1]), 0, None)
+        inter = w * h
+        union = max(x1 - x0, 0) * max(y1 - y0, 0) + area_b - inter
+        rows.append(np.where(union > 0, inter / np.maximum(union, 1e-300), 0.0))
+    return np.array(rows).reshape(len(a), len(b))
+''',
+    "TensorFlow ops, clipped boxes first, returns float32": '''
+def iou(boxes_a, boxes_b):
+    a = tf.reshape(tf.constant(boxes_a, tf.float32), (-1, 1, 4))
+    b = tf.reshape(tf.constant(boxes_b, tf.float32), (1, -1, 4))
+    a = tf.concat([a[..., :2], tf.maximum(a[..., 2:], a[..., :2])], axis=-1)
+    b = tf.concat([b[..., :2], tf.maximum(b[..., 2:], b[..., :2])], axis=-1)
+    lo = tf.maximum(a[..., :2], b[..., :2])
+    hi = tf.minimum(a[..., 2:], b[..., 2:])
+    inter = tf.reduce_prod(tf.maximum(hi - lo, 0.0), axis=-1)
+    area_a = tf.reduce_prod(a[..., 2:] - a[..., :2], axis=-1)
+    area_b = tf.reduce_prod(b[..., 2:] - b[..., :2], axis=-1)
+    return tf.math.divide_no_nan(inter, area_a + area_b - inter).numpy()
+''',
+}
+
+WRONG = {"xywh_to_xyxy": WRONG_TO_XYXY, "xyxy_to_xywh": WRONG_TO_XYWH, "iou": WRONG_IOU}
+RIGHT = {"xywh_to_xyxy": RIGHT_TO_XYXY, "xyxy_to_xywh": RIGHT_TO_XYWH, "iou": RIGHT_IOU}
+SCORED = {"build_localization_model": "class-accuracy and mean-IoU targets with partial credit; checked by the round trip"}
