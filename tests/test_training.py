@@ -101,3 +101,12 @@ def test_train_classifier_rejects_bad_arguments():
         training.train_classifier("my model", tiny_splits(), n_validation=40)
     with pytest.raises(CheckFailed, match="should return a keras.Model"):
         training.train_classifier(lambda: None, tiny_splits(), n_validation=40)
+
+
+def test_time_budget_window_fits_a_short_epoch():
+    # 200 training images in batches of 16: 13 steps per epoch, fewer than the default window's 50
+    with pytest.raises(CheckFailed, match="would take about"):
+        training.train_classifier(tiny_model, tiny_splits(), epochs=3, batch_size=16, n_validation=40,
+                                  time_limit_seconds=1e-6)
+    with pytest.raises(ValueError, match="first_step < last_step"):
+        training.TimeBudget(10, epochs=1, first_step=5, last_step=5)
