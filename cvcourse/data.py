@@ -42,6 +42,7 @@ __all__ = [
     "ImageSplits",
     "cache_dir",
     "data_dir",
+    "keras_home",
     "data_status",
     "load_dataset",
     "load_fashion_mnist",
@@ -120,11 +121,19 @@ def cache_dir() -> Path:
     return data_dir() / "cache"
 
 
+def keras_home() -> Path:
+    """Keras' cache folder: ``$KERAS_HOME``, else ``~/.keras`` (as ``keras.utils.get_file`` uses it).
+
+    >>> keras_home()  # doctest: +SKIP
+    PosixPath('/home/student/.keras')
+    """
+    home = os.environ.get("KERAS_HOME", "").strip()
+    return Path(home).expanduser() if home else Path.home() / ".keras"
+
+
 def _keras_datasets_dir() -> Path:
     """Where Keras keeps downloaded data sets: ``$KERAS_HOME/datasets`` or ``~/.keras/datasets``."""
-    keras_home = os.environ.get("KERAS_HOME", "").strip()
-    base = Path(keras_home).expanduser() if keras_home else Path.home() / ".keras"
-    return base / "datasets"
+    return keras_home() / "datasets"
 
 
 # ----------------------------------------------------------------------------- the splits

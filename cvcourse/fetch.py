@@ -34,9 +34,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from cvcourse.data import cache_dir, data_status
+from cvcourse.data import cache_dir, data_status, keras_home
 
-__all__ = ["FETCHABLE", "FetchError", "Fetchable", "destination", "fetch", "keras_home", "main"]
+__all__ = [
+    "FETCHABLE", "FetchError", "Fetchable", "destination", "fetch", "file_digest", "keras_home", "main",
+]
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_SECONDS_PER_FILE = 600.0
@@ -129,16 +131,6 @@ FETCHABLE: dict[str, Fetchable] = {
 }
 
 
-def keras_home() -> Path:
-    """Keras' cache folder: ``$KERAS_HOME``, else ``~/.keras`` (as ``keras.utils.get_file`` uses it).
-
-    >>> keras_home()  # doctest: +SKIP
-    PosixPath('/home/student/.keras')
-    """
-    home = os.environ.get("KERAS_HOME", "").strip()
-    return Path(home).expanduser() if home else Path.home() / ".keras"
-
-
 def destination(name: str) -> Path:
     """The folder where ``name``'s files go: ``cache_dir() / subdir``.
 
@@ -156,12 +148,14 @@ def _entry(name: str) -> Fetchable:
     return FETCHABLE[name]
 
 
-def _sha256_of(path: Path, algorithm: str = "sha256") -> str:
-    digest = hashlib.new(algorithm)
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file, read in blocks.
+
+    >>> len(file_digest(Path(__file__)))
+    64
+    """
     with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, algorithm).hexdigest()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -226,7 +220,7 @@ def fetch(
     for index, (file, url) in enumerate(zip(entry.files, entry.urls, strict=True)):
         target = folder / file
         algorithm, digest = entry.checksum(index)
-        if not (target.is_file() and _sha256_of(target, algorithm) == digest):
+        if not (target.is_file() and file_digest(target, algorithm) == digest):
             _download(url, target, digest, timeout, max_seconds, algorithm)
         paths.append(target)
     return paths

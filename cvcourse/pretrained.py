@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import io
 import json
 import os
 from pathlib import Path
 
 import numpy as np
+
+from cvcourse.data import keras_home
+from cvcourse.fetch import file_digest
 
 __all__ = [
     "BACKBONE_CLASS_NAMES",
@@ -65,14 +67,6 @@ class BackboneError(RuntimeError):
 
 
 # ----------------------------------------------------------------------------- the course backbone
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _recorded_backbone_sha256(manifest_path: Path, file_name: str) -> str | None:
@@ -121,7 +115,7 @@ def load_backbone(include_top: bool = True, path: str | os.PathLike | None = Non
     if expected is None:
         raise BackboneError(f"{manifest_path} records no sha256 for {path.name}: run `make backbone`, "
                             "which trains the backbone and records it.")
-    got = _sha256_of(path)
+    got = file_digest(path)
     if got != expected:
         raise BackboneError(f"{path} has sha256 {got[:12]}..., not the {expected[:12]}... recorded in "
                             f"{manifest_path.name}: the file was changed; restore it or run `make backbone`.")
@@ -143,8 +137,7 @@ def keras_cache_dir() -> Path:
     >>> keras_cache_dir().name
     'models'
     """
-    home = os.environ.get("KERAS_HOME", "").strip()
-    return (Path(home).expanduser() if home else Path.home() / ".keras") / "models"
+    return keras_home() / "models"
 
 
 def _check_name(name: object) -> str:

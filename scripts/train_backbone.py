@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import platform
 import sys
@@ -34,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from cvcourse import data, training
+from cvcourse.fetch import file_digest
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 FOLDER = REPOSITORY / "data" / "backbone"
@@ -65,10 +65,6 @@ def build_backbone(n_classes: int = 10) -> keras.Model:
     features = keras.layers.GlobalAveragePooling2D(name="features")(x)  # 128 numbers per image
     outputs = keras.layers.Dense(n_classes, activation="softmax", name="predictions")(features)
     return keras.Model(inputs, outputs, name="fashion_backbone")
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def update_manifest(size: int, digest: str, record: dict) -> None:
@@ -106,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     shipped = build_backbone(len(splits.class_names))  # the same layers, uncompiled: no optimizer state
     shipped.set_weights(model.get_weights())
     shipped.save(MODEL_FILE)
-    digest, size = sha256_of(MODEL_FILE), MODEL_FILE.stat().st_size
+    digest, size = file_digest(MODEL_FILE), MODEL_FILE.stat().st_size
     record = {
         "file": MODEL_FILE.name,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
