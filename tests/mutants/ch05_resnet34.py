@@ -2,19 +2,13 @@
 
 Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
 that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
-Most cases are the solution with one change, made by `_change` (which checks that the text it
+Most cases are the solution with one change, made by `change` (tests/mutants/__init__.py) (which checks that the text it
 replaces is there). The accuracy target (build_small_resnet) is scored on a scale: see SCORED.
 """
 # ruff: noqa: E501 (the solution sources are quoted verbatim, and some mutants replace whole lines)
 
 
-def _change(source, *replacements):
-    """`source` with each (old, new) replacement made; every `old` must occur in `source`."""
-    for old, new in replacements:
-        assert old in source, f"mutant pattern not found: {old!r}"
-        source = source.replace(old, new)
-    return source
-
+from tests.mutants import change
 
 # ----------------------------------------------------------------------------- ResidualUnit
 
@@ -149,44 +143,44 @@ class BottleneckUnit(keras.layers.Layer):
 
 _R = _RESIDUAL
 WRONG_RESIDUAL = {
-    "no skip connection": _change(_R, ("return self.activation(z + skip)", "return self.activation(z)")),
-    "projection only when the stride is > 1 (the channel count changes with stride 1)": _change(
+    "no skip connection": change(_R, ("return self.activation(z + skip)", "return self.activation(z)")),
+    "projection only when the stride is > 1 (the channel count changes with stride 1)": change(
         _R, ("if self.strides > 1 or input_shape[-1] != self.filters:", "if self.strides > 1:")),
-    "never a projection (identity skip even with stride 2)": _change(
+    "never a projection (identity skip even with stride 2)": change(
         _R, ("if self.strides > 1 or input_shape[-1] != self.filters:", "if False:")),
-    "a projection in every unit": _change(
+    "a projection in every unit": change(
         _R, ("if self.strides > 1 or input_shape[-1] != self.filters:", "if True:")),
-    "activation before the addition": _change(
+    "activation before the addition": change(
         _R, ("return self.activation(z + skip)", "return self.activation(z) + skip")),
-    "activation on both paths, then added": _change(
+    "activation on both paths, then added": change(
         _R, ("return self.activation(z + skip)", "return self.activation(z) + self.activation(skip)")),
-    "convolutions with a bias": _change(_R, ("use_bias=False", "use_bias=True")),
-    "projection without batch normalisation": _change(
+    "convolutions with a bias": change(_R, ("use_bias=False", "use_bias=True")),
+    "projection without batch normalisation": change(
         _R, ("""                keras.layers.Conv2D(self.filters, 1, strides=self.strides, padding="same", use_bias=False),
                 keras.layers.BatchNormalization(),""",
              """                keras.layers.Conv2D(self.filters, 1, strides=self.strides, padding="same", use_bias=False),""")),
-    "3x3 projection": _change(_R, ("keras.layers.Conv2D(self.filters, 1,", "keras.layers.Conv2D(self.filters, 3,")),
-    "no activation between the two convolutions": _change(
+    "3x3 projection": change(_R, ("keras.layers.Conv2D(self.filters, 1,", "keras.layers.Conv2D(self.filters, 3,")),
+    "no activation between the two convolutions": change(
         _R, ("            keras.layers.Activation(self.activation),\n", "")),
-    "stride on the second 3x3 convolution": _change(
+    "stride on the second 3x3 convolution": change(
         _R, ("keras.layers.Conv2D(filters, 3, strides=strides,", "keras.layers.Conv2D(filters, 3, strides=1,"),
         ("keras.layers.Conv2D(filters, 3, strides=1, padding=\"same\", use_bias=False),\n            keras.layers.BatchNormalization(),\n        ]",
          "keras.layers.Conv2D(filters, 3, strides=strides, padding=\"same\", use_bias=False),\n            keras.layers.BatchNormalization(),\n        ]")),
-    "no batch normalisation on the main path": _change(
+    "no batch normalisation on the main path": change(
         _R, ("""            keras.layers.BatchNormalization(),
             keras.layers.Activation(self.activation),""", """            keras.layers.Activation(self.activation),"""),
         ("""            keras.layers.Conv2D(filters, 3, strides=1, padding="same", use_bias=False),
             keras.layers.BatchNormalization(),
         ]""", """            keras.layers.Conv2D(filters, 3, strides=1, padding="same", use_bias=False),
         ]""")),
-    "get_config forgets the activation": _change(
+    "get_config forgets the activation": change(
         _R, (""",
                 "activation": keras.activations.serialize(self.activation)}""", "}")),
-    "no get_config": _change(
+    "no get_config": change(
         _R, ("""        return {**super().get_config(), "filters": self.filters, "strides": self.strides,
                 "activation": keras.activations.serialize(self.activation)}""",
              "        return super().get_config()")),
-    "not registered as serialisable": _change(
+    "not registered as serialisable": change(
         _R, ('@keras.saving.register_keras_serializable(package="cvcourse_course")\n', "")),
 }
 RIGHT_RESIDUAL = {
@@ -220,51 +214,51 @@ class ResidualUnit(keras.layers.Layer):
         config.update(filters=self.filters, strides=self.strides, activation=keras.activations.serialize(self.activation))
         return config
 ''',
-    "the notes' layout with the activation stored as a string": _change(
+    "the notes' layout with the activation stored as a string": change(
         _R, ("self.activation = keras.activations.get(activation)", "self.activation = keras.activations.get(activation)\n        self.activation_name = activation"),
         ('"activation": keras.activations.serialize(self.activation)}', '"activation": self.activation_name}')),
 }
 
 _B = _BOTTLENECK
 WRONG_BOTTLENECK = {
-    "expands to filters instead of 4 * filters": _change(_B, ("4 * filters", "filters"), ("4 * self.filters", "self.filters")),
-    "projection only when the stride is > 1": _change(
+    "expands to filters instead of 4 * filters": change(_B, ("4 * filters", "filters"), ("4 * self.filters", "self.filters")),
+    "projection only when the stride is > 1": change(
         _B, ("if self.strides > 1 or input_shape[-1] != 4 * self.filters:", "if self.strides > 1:")),
-    "projection compares the input with filters, not 4 * filters": _change(
+    "projection compares the input with filters, not 4 * filters": change(
         _B, ("input_shape[-1] != 4 * self.filters", "input_shape[-1] != self.filters")),
-    "a projection in every unit": _change(
+    "a projection in every unit": change(
         _B, ("if self.strides > 1 or input_shape[-1] != 4 * self.filters:", "if True:")),
-    "no skip connection": _change(_B, ("return self.activation(z + skip)", "return self.activation(z)")),
-    "activation before the addition": _change(
+    "no skip connection": change(_B, ("return self.activation(z + skip)", "return self.activation(z)")),
+    "activation before the addition": change(
         _B, ("return self.activation(z + skip)", "return self.activation(z) + skip")),
-    "convolutions with a bias": _change(_B, ("use_bias=False", "use_bias=True")),
-    "three 3x3 convolutions": _change(
+    "convolutions with a bias": change(_B, ("use_bias=False", "use_bias=True")),
+    "three 3x3 convolutions": change(
         _B, ("keras.layers.Conv2D(filters, 1, use_bias=False)", "keras.layers.Conv2D(filters, 3, padding=\"same\", use_bias=False)"),
         ("keras.layers.Conv2D(4 * filters, 1, use_bias=False)", "keras.layers.Conv2D(4 * filters, 3, padding=\"same\", use_bias=False)")),
-    "no activation after the 3x3 convolution": _change(
+    "no activation after the 3x3 convolution": change(
         _B, ("""            keras.layers.BatchNormalization(),
             keras.layers.Activation(self.activation),
             keras.layers.Conv2D(4 * filters""", """            keras.layers.BatchNormalization(),
             keras.layers.Conv2D(4 * filters""")),
-    "activation after the last batch normalisation too": _change(
+    "activation after the last batch normalisation too": change(
         _B, ("""            keras.layers.Conv2D(4 * filters, 1, use_bias=False),
             keras.layers.BatchNormalization(),
         ]""", """            keras.layers.Conv2D(4 * filters, 1, use_bias=False),
             keras.layers.BatchNormalization(),
             keras.layers.Activation(self.activation),
         ]""")),
-    "no batch normalisation after the expanding 1x1": _change(
+    "no batch normalisation after the expanding 1x1": change(
         _B, ("""            keras.layers.Conv2D(4 * filters, 1, use_bias=False),
             keras.layers.BatchNormalization(),
         ]""", """            keras.layers.Conv2D(4 * filters, 1, use_bias=False),
         ]""")),
-    "no get_config": _change(
+    "no get_config": change(
         _B, ("""        return {**super().get_config(), "filters": self.filters, "strides": self.strides,
                 "activation": keras.activations.serialize(self.activation)}""",
              "        return super().get_config()")),
 }
 RIGHT_BOTTLENECK = {
-    "stride on the first 1x1 convolution (the original paper)": _change(
+    "stride on the first 1x1 convolution (the original paper)": change(
         _B, ("keras.layers.Conv2D(filters, 1, use_bias=False)", "keras.layers.Conv2D(filters, 1, strides=strides, use_bias=False)"),
         ("keras.layers.Conv2D(filters, 3, strides=strides, padding=\"same\"", "keras.layers.Conv2D(filters, 3, padding=\"same\"")),
     "sub-layers as attributes and keras.layers.Add": '''
@@ -301,20 +295,20 @@ class BottleneckUnit(keras.layers.Layer):
 
 _N = _RESNET34
 WRONG_RESNET34 = {
-    "stride 2 in the first unit of stage 1 too": _change(_N, ("prev_filters = 64\n", "prev_filters = 0\n")),
-    "ResNet-18 stages (2, 2, 2, 2)": _change(_N, ("[64] * 3 + [128] * 4 + [256] * 6 + [512] * 3", "[64] * 2 + [128] * 2 + [256] * 2 + [512] * 2")),
-    "stages 3, 4, 6, 3 with 64, 128, 256, 256 filters": _change(_N, ("[512] * 3", "[256] * 3")),
-    "max pooling with 'valid' padding": _change(_N, ('MaxPool2D(pool_size=3, strides=2, padding="same")', "MaxPool2D(pool_size=3, strides=2)")),
-    "no max pooling": _change(_N, ('    x = keras.layers.MaxPool2D(pool_size=3, strides=2, padding="same")(x)\n', "")),
-    "stem convolution with a bias": _change(_N, ('Conv2D(64, 7, strides=2, padding="same", use_bias=False)', 'Conv2D(64, 7, strides=2, padding="same")')),
-    "no batch normalisation in the stem": _change(_N, ("    x = keras.layers.BatchNormalization()(x)\n", "")),
-    "3x3 stem": _change(_N, ("Conv2D(64, 7,", "Conv2D(64, 3,")),
-    "stem without stride": _change(_N, ('Conv2D(64, 7, strides=2,', 'Conv2D(64, 7, strides=1,')),
-    "no softmax": _change(_N, ('Dense(n_classes, activation="softmax")', "Dense(n_classes)")),
-    "Flatten instead of global average pooling": _change(_N, ("GlobalAveragePooling2D()", "Flatten()")),
-    "input shape ignored (always 224x224x3)": _change(_N, ("keras.Input(shape=input_shape)", "keras.Input(shape=(224, 224, 3))")),
-    "always 1000 classes": _change(_N, ("Dense(n_classes,", "Dense(1000,")),
-    "stride 1 everywhere": _change(_N, ("strides = 1 if filters == prev_filters else 2", "strides = 1")),
+    "stride 2 in the first unit of stage 1 too": change(_N, ("prev_filters = 64\n", "prev_filters = 0\n")),
+    "ResNet-18 stages (2, 2, 2, 2)": change(_N, ("[64] * 3 + [128] * 4 + [256] * 6 + [512] * 3", "[64] * 2 + [128] * 2 + [256] * 2 + [512] * 2")),
+    "stages 3, 4, 6, 3 with 64, 128, 256, 256 filters": change(_N, ("[512] * 3", "[256] * 3")),
+    "max pooling with 'valid' padding": change(_N, ('MaxPool2D(pool_size=3, strides=2, padding="same")', "MaxPool2D(pool_size=3, strides=2)")),
+    "no max pooling": change(_N, ('    x = keras.layers.MaxPool2D(pool_size=3, strides=2, padding="same")(x)\n', "")),
+    "stem convolution with a bias": change(_N, ('Conv2D(64, 7, strides=2, padding="same", use_bias=False)', 'Conv2D(64, 7, strides=2, padding="same")')),
+    "no batch normalisation in the stem": change(_N, ("    x = keras.layers.BatchNormalization()(x)\n", "")),
+    "3x3 stem": change(_N, ("Conv2D(64, 7,", "Conv2D(64, 3,")),
+    "stem without stride": change(_N, ('Conv2D(64, 7, strides=2,', 'Conv2D(64, 7, strides=1,')),
+    "no softmax": change(_N, ('Dense(n_classes, activation="softmax")', "Dense(n_classes)")),
+    "Flatten instead of global average pooling": change(_N, ("GlobalAveragePooling2D()", "Flatten()")),
+    "input shape ignored (always 224x224x3)": change(_N, ("keras.Input(shape=input_shape)", "keras.Input(shape=(224, 224, 3))")),
+    "always 1000 classes": change(_N, ("Dense(n_classes,", "Dense(1000,")),
+    "stride 1 everywhere": change(_N, ("strides = 1 if filters == prev_filters else 2", "strides = 1")),
 }
 RIGHT_RESNET34 = {
     "stages as (filters, units) pairs, separate softmax layer": '''

@@ -2,19 +2,13 @@
 
 Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
 that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
-Most cases are the solution with one change, made by `_change` (which checks that the text it
+Most cases are the solution with one change, made by `change` (tests/mutants/__init__.py) (which checks that the text it
 replaces is there).
 """
 # ruff: noqa: E501 (the solution sources are quoted verbatim, and some mutants replace whole lines)
 
 
-def _change(source, *replacements):
-    """`source` with each (old, new) replacement made; every `old` must occur in `source`."""
-    for old, new in replacements:
-        assert old in source, f"mutant pattern not found: {old!r}"
-        source = source.replace(old, new)
-    return source
-
+from tests.mutants import change
 
 _CROP = '''
 def central_crop_resize(images, size):
@@ -113,20 +107,20 @@ WRONG = {
     resized = tf.image.resize(images, (size, size)).numpy()
     return resized[0] if single else resized
 '''),
-        "crop not centred: rounds the offset up (off by one)": _change(
+        "crop not centred: rounds the offset up (off by one)": change(
             _CROP, ("top, left = (height - side) // 2, (width - side) // 2",
                     "top, left = (height - side + 1) // 2, (width - side + 1) // 2")),
-        "crop at the top-left corner": _change(
+        "crop at the top-left corner": change(
             _CROP, ("top, left = (height - side) // 2, (width - side) // 2", "top, left = 0, 0")),
-        "box normalised by H and W instead of H - 1 and W - 1": _change(
+        "box normalised by H and W instead of H - 1 and W - 1": change(
             _CROP, ("box = [top / (height - 1), left / (width - 1), (top + side - 1) / (height - 1), (left + side - 1) / (width - 1)]",
                     "box = [top / height, left / width, (top + side) / height, (left + side) / width]")),
-        "box end one pixel too far (t + s instead of t + s - 1)": _change(
+        "box end one pixel too far (t + s instead of t + s - 1)": change(
             _CROP, ("(top + side - 1) / (height - 1), (left + side - 1) / (width - 1)]",
                     "(top + side) / (height - 1), (left + side) / (width - 1)]")),
-        "height and width swapped": _change(
+        "height and width swapped": change(
             _CROP, ("n, height, width, _ = images.shape", "n, width, height, _ = images.shape")),
-        "box in (x, y) order instead of (y, x)": _change(
+        "box in (x, y) order instead of (y, x)": change(
             _CROP, ("box = [top / (height - 1), left / (width - 1), (top + side - 1) / (height - 1), (left + side - 1) / (width - 1)]",
                     "box = [left / (width - 1), top / (height - 1), (left + side - 1) / (width - 1), (top + side - 1) / (height - 1)]")),
         "slices the crop, then tf.image.resize (half-pixel sampling)": _crop_body('''
@@ -141,40 +135,40 @@ WRONG = {
     resized = tf.image.resize(crop, (size, size)).numpy()
     return resized[0] if single else resized
 '''),
-        "a single image comes back as a batch of one": _change(
+        "a single image comes back as a batch of one": change(
             _CROP, ("return resized[0] if single else resized", "return resized")),
     },
     "caffe_preprocess": {
-        "RGB not flipped to BGR": _change(_CAFFE, ("images[..., ::-1]", "images[...]")),
-        "means in RGB order": _change(_CAFFE, ("[103.939, 116.779, 123.68]", "[123.68, 116.779, 103.939]")),
-        "divides by 255 as well": _change(
+        "RGB not flipped to BGR": change(_CAFFE, ("images[..., ::-1]", "images[...]")),
+        "means in RGB order": change(_CAFFE, ("[103.939, 116.779, 123.68]", "[123.68, 116.779, 103.939]")),
+        "divides by 255 as well": change(
             _CAFFE, ("return bgr - np.array([103.939, 116.779, 123.68], dtype=bgr.dtype)",
                      "return bgr / 255 - np.array([103.939, 116.779, 123.68], dtype=bgr.dtype) / 255")),
-        "tf mode: scales to [-1, 1]": _change(
+        "tf mode: scales to [-1, 1]": change(
             _CAFFE, ("return bgr - np.array([103.939, 116.779, 123.68], dtype=bgr.dtype)", "return bgr / 127.5 - 1")),
         "modifies its input in place": _CAFFE_HEAD + '''    images = np.asarray(images)
     images[...] = images[..., ::-1]
     images -= np.array([103.939, 116.779, 123.68], dtype=images.dtype)
     return images
 ''',
-        "flips the first axis (the batch) instead of the channels": _change(_CAFFE, ("images[..., ::-1]", "images[::-1]")),
+        "flips the first axis (the batch) instead of the channels": change(_CAFFE, ("images[..., ::-1]", "images[::-1]")),
         "calls Keras' preprocess_input": _CAFFE_HEAD + '''    return keras.applications.resnet50.preprocess_input(np.array(images, dtype=np.float32))
 ''',
-        "always returns float64": _change(
+        "always returns float64": change(
             _CAFFE, ("astype(np.result_type(images.dtype, np.float32))", "astype(np.float64)")),
     },
     "top_k": {
-        "ascending order": _change(_TOPK, ("np.argsort(-rows, axis=1, kind=\"stable\")[:, :k]",
+        "ascending order": change(_TOPK, ("np.argsort(-rows, axis=1, kind=\"stable\")[:, :k]",
                                            "np.argsort(rows, axis=1, kind=\"stable\")[:, :k]")),
-        "one class too many (off by one)": _change(_TOPK, ("[:, :k]", "[:, :k + 1]")),
-        "one class too few (off by one)": _change(_TOPK, ("[:, :k]", "[:, :k - 1]")),
-        "returns indices instead of names": _change(_TOPK, ("(class_names[i], float(row[i]))", "(int(i), float(row[i]))")),
-        "argsort along the wrong axis": _change(_TOPK, ("np.argsort(-rows, axis=1, kind=\"stable\")[:, :k]",
+        "one class too many (off by one)": change(_TOPK, ("[:, :k]", "[:, :k + 1]")),
+        "one class too few (off by one)": change(_TOPK, ("[:, :k]", "[:, :k - 1]")),
+        "returns indices instead of names": change(_TOPK, ("(class_names[i], float(row[i]))", "(int(i), float(row[i]))")),
+        "argsort along the wrong axis": change(_TOPK, ("np.argsort(-rows, axis=1, kind=\"stable\")[:, :k]",
                                                         "np.argsort(-rows, axis=0, kind=\"stable\").T[:, :k]")),
-        "ties: the higher index first (reversed ascending argsort)": _change(
+        "ties: the higher index first (reversed ascending argsort)": change(
             _TOPK, ("np.argsort(-rows, axis=1, kind=\"stable\")[:, :k]", "np.argsort(rows, axis=1, kind=\"stable\")[:, ::-1][:, :k]")),
-        "a 1-D row comes back as a list of one list": _change(_TOPK, ("return result[0] if single else result", "return result")),
-        "no ValueError when k is out of range": _change(
+        "a 1-D row comes back as a list of one list": change(_TOPK, ("return result[0] if single else result", "return result")),
+        "no ValueError when k is out of range": change(
             _TOPK, ("        raise ValueError(f\"k should be between 1 and the number of classes, {n_classes}; got {k}\")",
                     "        k = max(1, min(k, n_classes))")),
     },

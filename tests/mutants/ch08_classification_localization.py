@@ -2,19 +2,13 @@
 
 Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
 that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
-Most cases are the solution with one change, made by `_change` (which checks that the text it
+Most cases are the solution with one change, made by `change` (tests/mutants/__init__.py) (which checks that the text it
 replaces is there). The accuracy target (build_localization_model) is scored on a scale: see SCORED.
 """
 # ruff: noqa: E501 (the solution sources are quoted verbatim, and some mutants replace whole lines)
 
 
-def _change(source, *replacements):
-    """`source` with each (old, new) replacement made; every `old` must occur in `source`."""
-    for old, new in replacements:
-        assert old in source, f"mutant pattern not found: {old!r}"
-        source = source.replace(old, new)
-    return source
-
+from tests.mutants import change
 
 # ----------------------------------------------------------------------------- xywh_to_xyxy
 
@@ -26,11 +20,11 @@ def xywh_to_xyxy(boxes):
 '''
 
 WRONG_TO_XYXY = {
-    "xy taken as the centre (centre-size confusion)": _change(_TO_XYXY, (
+    "xy taken as the centre (centre-size confusion)": change(_TO_XYXY, (
         "return np.stack([x_min, y_min, x_min + width, y_min + height], axis=-1)",
         "return np.stack([x_min - width / 2, y_min - height / 2, x_min + width / 2, y_min + height / 2], axis=-1)")),
-    "width and height swapped": _change(_TO_XYXY, ("x_min + width, y_min + height", "x_min + height, y_min + width")),
-    "inclusive max edge (-1)": _change(_TO_XYXY, ("x_min + width, y_min + height", "x_min + width - 1, y_min + height - 1")),
+    "width and height swapped": change(_TO_XYXY, ("x_min + width, y_min + height", "x_min + height, y_min + width")),
+    "inclusive max edge (-1)": change(_TO_XYXY, ("x_min + width, y_min + height", "x_min + width - 1, y_min + height - 1")),
     "modifies the input in place and returns it": '''
 def xywh_to_xyxy(boxes):
     boxes[..., 2] += boxes[..., 0]
@@ -42,8 +36,8 @@ def xywh_to_xyxy(boxes):
     boxes = np.asarray(boxes)
     return np.stack([boxes[:, 0], boxes[:, 1], boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]], axis=1)
 ''',
-    "returns the sizes again instead of the max corner": _change(_TO_XYXY, ("x_min + width, y_min + height", "width, height")),
-    "stacked on the first axis": _change(_TO_XYXY, ("axis=-1)", "axis=0)")),
+    "returns the sizes again instead of the max corner": change(_TO_XYXY, ("x_min + width, y_min + height", "width, height")),
+    "stacked on the first axis": change(_TO_XYXY, ("axis=-1)", "axis=0)")),
 }
 RIGHT_TO_XYXY = {
     "concatenate slices with an ellipsis, copy": '''
@@ -74,12 +68,12 @@ def xyxy_to_xywh(boxes):
 '''
 
 WRONG_TO_XYWH = {
-    "centre instead of the corner": _change(_TO_XYWH, (
+    "centre instead of the corner": change(_TO_XYWH, (
         "np.stack([x_min, y_min, x_max - x_min, y_max - y_min], axis=-1)",
         "np.stack([(x_min + x_max) / 2, (y_min + y_max) / 2, x_max - x_min, y_max - y_min], axis=-1)")),
-    "inclusive edges (+1)": _change(_TO_XYWH, ("x_max - x_min, y_max - y_min", "x_max - x_min + 1, y_max - y_min + 1")),
-    "width and height swapped": _change(_TO_XYWH, ("x_max - x_min, y_max - y_min", "y_max - y_min, x_max - x_min")),
-    "size with the wrong sign": _change(_TO_XYWH, ("x_max - x_min, y_max - y_min", "x_min - x_max, y_min - y_max")),
+    "inclusive edges (+1)": change(_TO_XYWH, ("x_max - x_min, y_max - y_min", "x_max - x_min + 1, y_max - y_min + 1")),
+    "width and height swapped": change(_TO_XYWH, ("x_max - x_min, y_max - y_min", "y_max - y_min, x_max - x_min")),
+    "size with the wrong sign": change(_TO_XYWH, ("x_max - x_min, y_max - y_min", "x_min - x_max, y_min - y_max")),
     "modifies the input in place and returns it": '''
 def xyxy_to_xywh(boxes):
     boxes[..., 2] -= boxes[..., 0]
@@ -127,26 +121,26 @@ def iou(boxes_a, boxes_b):
 '''
 
 WRONG_IOU = {
-    "inclusive edges (+1 pixel)": _change(_IOU,
+    "inclusive edges (+1 pixel)": change(_IOU,
         ("b[None, :, 0]), 0, None)", "b[None, :, 0]) + 1, 0, None)"),
         ("b[None, :, 1]), 0, None)", "b[None, :, 1]) + 1, 0, None)"),
         ("area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)",
          "area_a = np.clip(a[:, 2] - a[:, 0] + 1, 0, None) * np.clip(a[:, 3] - a[:, 1] + 1, 0, None)"),
         ("area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)",
          "area_b = np.clip(b[:, 2] - b[:, 0] + 1, 0, None) * np.clip(b[:, 3] - b[:, 1] + 1, 0, None)")),
-    "union without subtracting the intersection": _change(_IOU, (
+    "union without subtracting the intersection": change(_IOU, (
         "union = area_a[:, None] + area_b[None, :] - intersection", "union = area_a[:, None] + area_b[None, :]")),
-    "max and min swapped in the intersection": _change(_IOU,
+    "max and min swapped in the intersection": change(_IOU,
         ("np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])",
          "np.maximum(a[:, None, 2], b[None, :, 2]) - np.minimum(a[:, None, 0], b[None, :, 0])"),
         ("np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])",
          "np.maximum(a[:, None, 3], b[None, :, 3]) - np.minimum(a[:, None, 1], b[None, :, 1])")),
-    "negative overlap not clipped": _change(_IOU,
+    "negative overlap not clipped": change(_IOU,
         ("width = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)",
          "width = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])"),
         ("height = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)",
          "height = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])")),
-    "negative overlap clipped for the product only (not each side)": _change(_IOU,
+    "negative overlap clipped for the product only (not each side)": change(_IOU,
         ("width = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)",
          "width = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])"),
         ("height = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)",
@@ -162,15 +156,15 @@ def iou(boxes_a, boxes_b):
     union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - intersection
     return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)
 ''',
-    "nan on zero-area boxes (unguarded division)": _change(_IOU, (
+    "nan on zero-area boxes (unguarded division)": change(_IOU, (
         "return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)",
         "return intersection / union")),
-    "transposed result (M, N)": _change(_IOU, ("return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)",
+    "transposed result (M, N)": change(_IOU, ("return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)",
                                                "return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0).T")),
-    "divides by the smaller area (intersection over minimum)": _change(_IOU, (
+    "divides by the smaller area (intersection over minimum)": change(_IOU, (
         "union = area_a[:, None] + area_b[None, :] - intersection",
         "union = np.minimum(area_a[:, None], area_b[None, :])")),
-    "x and y coordinates mixed up (boxes read as y, x)": _change(_IOU,
+    "x and y coordinates mixed up (boxes read as y, x)": change(_IOU,
         ("width = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)",
          "width = np.clip(np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)"),
         ("height = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)",

@@ -2,19 +2,13 @@
 
 Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
 that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
-Most cases are the solution with one change, made by `_change` (which checks that the text it
+Most cases are the solution with one change, made by `change` (tests/mutants/__init__.py) (which checks that the text it
 replaces is there). The detector's mAP target (build_detector) is scored on a scale: see SCORED.
 """
 # ruff: noqa: E501 (the solution sources are quoted verbatim, and some mutants replace whole lines)
 
 
-def _change(source, *replacements):
-    """`source` with each (old, new) replacement made; every `old` must occur in `source`."""
-    for old, new in replacements:
-        assert old in source, f"mutant pattern not found: {old!r}"
-        source = source.replace(old, new)
-    return source
-
+from tests.mutants import change
 
 # ----------------------------------------------------------------------------- dense_to_conv
 
@@ -31,17 +25,17 @@ def dense_to_conv(dense_layer, input_shape):
 '''
 
 WRONG_DENSE_TO_CONV = {
-    "kernel reshaped channels first (c, h, w) then moved": _change(_DENSE_TO_CONV, (
+    "kernel reshaped channels first (c, h, w) then moved": change(_DENSE_TO_CONV, (
         "weights[0].reshape(h, w, c, units)", "np.transpose(weights[0].reshape(c, h, w, units), (1, 2, 0, 3))")),
-    "kernel reshaped with rows and columns swapped": _change(_DENSE_TO_CONV, (
+    "kernel reshaped with rows and columns swapped": change(_DENSE_TO_CONV, (
         "weights[0].reshape(h, w, c, units)", "np.transpose(weights[0].reshape(w, h, c, units), (1, 0, 2, 3))")),
-    "bias dropped": _change(_DENSE_TO_CONV, (
+    "bias dropped": change(_DENSE_TO_CONV, (
         "use_bias=dense_layer.use_bias)", "use_bias=False)"), ("+ weights[1:]", "")),
-    "activation dropped": _change(_DENSE_TO_CONV, ("activation=dense_layer.activation,", "")),
-    "padding same": _change(_DENSE_TO_CONV, ('padding="valid"', 'padding="same"')),
-    "stride equal to the kernel (no sliding on larger inputs)": _change(_DENSE_TO_CONV, (
+    "activation dropped": change(_DENSE_TO_CONV, ("activation=dense_layer.activation,", "")),
+    "padding same": change(_DENSE_TO_CONV, ('padding="valid"', 'padding="same"')),
+    "stride equal to the kernel (no sliding on larger inputs)": change(_DENSE_TO_CONV, (
         'padding="valid",', 'padding="valid", strides=(h, w),')),
-    "Fortran-order reshape": _change(_DENSE_TO_CONV, (
+    "Fortran-order reshape": change(_DENSE_TO_CONV, (
         "weights[0].reshape(h, w, c, units)", "weights[0].reshape(h, w, c, units, order='F')")),
 }
 RIGHT_DENSE_TO_CONV = {
@@ -93,10 +87,10 @@ def non_max_suppression(boxes, scores, iou_threshold, max_outputs=None):
 '''
 
 WRONG_NMS = {
-    ">= at the threshold": _change(_NMS, ("np.any(ious > iou_threshold)", "np.any(ious >= iou_threshold)")),
-    "not sorted by score (input order)": _change(_NMS, ('np.argsort(-scores, kind="stable")', "range(len(boxes))")),
-    "sorted ascending": _change(_NMS, ('np.argsort(-scores, kind="stable")', 'np.argsort(scores, kind="stable")')),
-    "ties reversed (argsort(scores)[::-1])": _change(_NMS, ('np.argsort(-scores, kind="stable")', 'np.argsort(scores, kind="stable")[::-1]')),
+    ">= at the threshold": change(_NMS, ("np.any(ious > iou_threshold)", "np.any(ious >= iou_threshold)")),
+    "not sorted by score (input order)": change(_NMS, ('np.argsort(-scores, kind="stable")', "range(len(boxes))")),
+    "sorted ascending": change(_NMS, ('np.argsort(-scores, kind="stable")', 'np.argsort(scores, kind="stable")')),
+    "ties reversed (argsort(scores)[::-1])": change(_NMS, ('np.argsort(-scores, kind="stable")', 'np.argsort(scores, kind="stable")[::-1]')),
     "suppressed against every higher-scored box, kept or not": '''
 def non_max_suppression(boxes, scores, iou_threshold, max_outputs=None):
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
@@ -115,16 +109,16 @@ def non_max_suppression(boxes, scores, iou_threshold, max_outputs=None):
         keep = keep[:max_outputs]
     return np.array(keep, dtype=np.int64)
 ''',
-    "IoU with +1 pixels (inclusive max edges)": _change(_NMS, (
+    "IoU with +1 pixels (inclusive max edges)": change(_NMS, (
         "areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)",
         "areas = np.clip(boxes[:, 2] - boxes[:, 0] + 1, 0, None) * np.clip(boxes[:, 3] - boxes[:, 1] + 1, 0, None)"), (
         "boxes[kept, 2]) - np.maximum(boxes[i, 0], boxes[kept, 0]), 0, None)",
         "boxes[kept, 2]) - np.maximum(boxes[i, 0], boxes[kept, 0]) + 1, 0, None)"), (
         "boxes[kept, 3]) - np.maximum(boxes[i, 1], boxes[kept, 1]), 0, None)",
         "boxes[kept, 3]) - np.maximum(boxes[i, 1], boxes[kept, 1]) + 1, 0, None)")),
-    "max_outputs ignored": _change(_NMS, ("        if max_outputs is not None and len(keep) >= max_outputs:\n            break\n", "")),
-    "kept indices returned sorted by index": _change(_NMS, ("return np.array(keep, dtype=np.int64)", "return np.array(sorted(keep), dtype=np.int64)")),
-    "IoU divided by the smaller area (intersection over minimum)": _change(_NMS, (
+    "max_outputs ignored": change(_NMS, ("        if max_outputs is not None and len(keep) >= max_outputs:\n            break\n", "")),
+    "kept indices returned sorted by index": change(_NMS, ("return np.array(keep, dtype=np.int64)", "return np.array(sorted(keep), dtype=np.int64)")),
+    "IoU divided by the smaller area (intersection over minimum)": change(_NMS, (
         "union = areas[i] + areas[kept] - w * h", "union = np.minimum(areas[i], areas[kept])")),
 }
 RIGHT_NMS = {
@@ -197,32 +191,32 @@ def decode_yolo(output, anchors, n_classes, image_size):
 '''
 
 WRONG_DECODE = {
-    "x and y swapped (row index used for x)": _change(_DECODE, (
+    "x and y swapped (row index used for x)": change(_DECODE, (
         'np.meshgrid(np.arange(grid), np.arange(grid), indexing="ij")', 'np.meshgrid(np.arange(grid), np.arange(grid), indexing="xy")')),
-    "no sigmoid on the offsets": _change(_DECODE, (
+    "no sigmoid on the offsets": change(_DECODE, (
         "(cols[:, :, None] + sigmoid(output[..., 0]))", "(cols[:, :, None] + output[..., 0])"), (
         "(rows[:, :, None] + sigmoid(output[..., 1]))", "(rows[:, :, None] + output[..., 1])")),
-    "size not multiplied by the anchor (in cells)": _change(_DECODE, (
+    "size not multiplied by the anchor (in cells)": change(_DECODE, (
         "width = anchors[:, 0] * np.exp(output[..., 2])", "width = np.exp(output[..., 2]) * image_size / grid"), (
         "height = anchors[:, 1] * np.exp(output[..., 3])", "height = np.exp(output[..., 3]) * image_size / grid")),
-    "centre and size returned (not converted to corners)": _change(_DECODE, (
+    "centre and size returned (not converted to corners)": change(_DECODE, (
         "np.stack([centre_x - width / 2, centre_y - height / 2, centre_x + width / 2, centre_y + height / 2], axis=-1)",
         "np.stack([centre_x, centre_y, width, height], axis=-1)")),
-    "centre used as the top-left corner": _change(_DECODE, (
+    "centre used as the top-left corner": change(_DECODE, (
         "np.stack([centre_x - width / 2, centre_y - height / 2, centre_x + width / 2, centre_y + height / 2], axis=-1)",
         "np.stack([centre_x, centre_y, centre_x + width, centre_y + height], axis=-1)")),
-    "off-by-one cell offset": _change(_DECODE, (
+    "off-by-one cell offset": change(_DECODE, (
         "(cols[:, :, None] + sigmoid", "(cols[:, :, None] + 1 + sigmoid"), ("(rows[:, :, None] + sigmoid", "(rows[:, :, None] + 1 + sigmoid")),
-    "anchor width and height swapped": _change(_DECODE, (
+    "anchor width and height swapped": change(_DECODE, (
         "width = anchors[:, 0] *", "width = anchors[:, 1] *"), ("height = anchors[:, 1] *", "height = anchors[:, 0] *")),
-    "objectness without the sigmoid": _change(_DECODE, ("sigmoid(output[..., 4]).reshape(-1)", "output[..., 4].reshape(-1)")),
-    "class scores through a sigmoid instead of a softmax": _change(_DECODE, (
+    "objectness without the sigmoid": change(_DECODE, ("sigmoid(output[..., 4]).reshape(-1)", "output[..., 4].reshape(-1)")),
+    "class scores through a sigmoid instead of a softmax": change(_DECODE, (
         "probabilities = exp / exp.sum(axis=-1, keepdims=True)", "probabilities = sigmoid(logits)")),
-    "anchor-major order (B, S, S)": _change(_DECODE, (
+    "anchor-major order (B, S, S)": change(_DECODE, (
         "return boxes.reshape(-1, 4), sigmoid(output[..., 4]).reshape(-1), probabilities.reshape(-1, n_classes)",
         "return (np.moveaxis(boxes, 2, 0).reshape(-1, 4), np.moveaxis(sigmoid(output[..., 4]), 2, 0).reshape(-1),\n"
         "            np.moveaxis(probabilities, 2, 0).reshape(-1, n_classes))")),
-    "exponential sizes in cells of the anchor, scaled by the image": _change(_DECODE, (
+    "exponential sizes in cells of the anchor, scaled by the image": change(_DECODE, (
         "width = anchors[:, 0] * np.exp(output[..., 2])", "width = anchors[:, 0] * np.exp(output[..., 2]) / grid"), (
         "height = anchors[:, 1] * np.exp(output[..., 3])", "height = anchors[:, 1] * np.exp(output[..., 3]) / grid")),
 }
@@ -293,20 +287,20 @@ def average_precision(pred_boxes, pred_scores, true_boxes, iou_threshold=0.5):
 '''
 
 WRONG_AP = {
-    "no precision envelope": _change(_AP, ("np.maximum.accumulate(precision[::-1])[::-1]", "precision")),
-    "duplicates counted as true positives": _change(_AP, ("and not matched[best]", "")),
-    "IoU threshold with > instead of >=": _change(_AP, ("ious[best] >= iou_threshold", "ious[best] > iou_threshold")),
-    "recall divided by the number of detections": _change(_AP, ("recall = true_positives / len(true)", "recall = true_positives / len(pred)")),
-    "precision divided by the number of ground-truth boxes": _change(_AP, (
+    "no precision envelope": change(_AP, ("np.maximum.accumulate(precision[::-1])[::-1]", "precision")),
+    "duplicates counted as true positives": change(_AP, ("and not matched[best]", "")),
+    "IoU threshold with > instead of >=": change(_AP, ("ious[best] >= iou_threshold", "ious[best] > iou_threshold")),
+    "recall divided by the number of detections": change(_AP, ("recall = true_positives / len(true)", "recall = true_positives / len(pred)")),
+    "precision divided by the number of ground-truth boxes": change(_AP, (
         "precision = true_positives / np.arange(1, len(pred) + 1)", "precision = true_positives / len(true)")),
-    "detections sorted by increasing score": _change(_AP, ('np.argsort(-scores, kind="stable")', 'np.argsort(scores, kind="stable")')),
-    "11-point interpolation (VOC 2007)": _change(_AP, (
+    "detections sorted by increasing score": change(_AP, ('np.argsort(-scores, kind="stable")', 'np.argsort(scores, kind="stable")')),
+    "11-point interpolation (VOC 2007)": change(_AP, (
         "return float(np.sum(np.diff(recall, prepend=0.0) * envelope))",
         "return float(np.mean([envelope[recall >= r].max() if np.any(recall >= r) else 0.0 for r in np.linspace(0, 1, 11)]))")),
-    "no ground truth gives 0 instead of nan": _change(_AP, ('return float("nan")', "return 0.0")),
-    "envelope taken forwards (running max from the top)": _change(_AP, (
+    "no ground truth gives 0 instead of nan": change(_AP, ('return float("nan")', "return 0.0")),
+    "envelope taken forwards (running max from the top)": change(_AP, (
         "np.maximum.accumulate(precision[::-1])[::-1]", "np.maximum.accumulate(precision)")),
-    "mean precision at the true positives (missed objects ignored)": _change(_AP, (
+    "mean precision at the true positives (missed objects ignored)": change(_AP, (
         "return float(np.sum(np.diff(recall, prepend=0.0) * envelope))",
         "return float(np.sum(envelope * hits) / max(hits.sum(), 1))")),
 }

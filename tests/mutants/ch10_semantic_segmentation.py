@@ -2,19 +2,13 @@
 
 Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
 that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
-Most cases are the solution with one change, made by `_change` (which checks that the text it
+Most cases are the solution with one change, made by `change` (tests/mutants/__init__.py) (which checks that the text it
 replaces is there). The mean-IoU target (build_unet) is scored on a scale: see SCORED.
 """
 # ruff: noqa: E501 (the solution sources are quoted verbatim, and some mutants replace whole lines)
 
 
-def _change(source, *replacements):
-    """`source` with each (old, new) replacement made; every `old` must occur in `source`."""
-    for old, new in replacements:
-        assert old in source, f"mutant pattern not found: {old!r}"
-        source = source.replace(old, new)
-    return source
-
+from tests.mutants import change
 
 _MEAN_IOU = '''
 def mean_iou(y_true, y_pred, n_classes):
@@ -94,25 +88,25 @@ def mean_iou(y_true, y_pred, n_classes):
 '''
 
 WRONG_MEAN_IOU = {
-    "mean over all n_classes, absent classes counted as 0": _change(
+    "mean over all n_classes, absent classes counted as 0": change(
         _MEAN_IOU, ("present = union > 0", "present = union >= 0"),
         ("intersection[present] / union[present]", "intersection[present] / np.maximum(union[present], 1)")),
-    "pixel accuracy instead of mean IoU": _change(
+    "pixel accuracy instead of mean IoU": change(
         _MEAN_IOU, ("return float(np.mean(intersection[present] / union[present]))", "return float(np.mean(y_true == y_pred))")),
-    "IoU = TP / (TP + FP) (precision)": _change(
+    "IoU = TP / (TP + FP) (precision)": change(
         _MEAN_IOU, ("union = confusion.sum(axis=0) + confusion.sum(axis=1) - intersection", "union = confusion.sum(axis=0)")),
-    "IoU = TP / (TP + FN) (recall)": _change(
+    "IoU = TP / (TP + FN) (recall)": change(
         _MEAN_IOU, ("union = confusion.sum(axis=0) + confusion.sum(axis=1) - intersection", "union = confusion.sum(axis=1)")),
-    "classes present in y_true only": _change(
+    "classes present in y_true only": change(
         _MEAN_IOU, ("present = union > 0", "present = confusion.sum(axis=1) > 0")),
-    "off by one: classes 0 .. n_classes - 2": _change(
+    "off by one: classes 0 .. n_classes - 2": change(
         _LOOP_IOU, ("for c in range(n_classes):", "for c in range(n_classes - 1):")),
-    "background left out of the mean": _change(
+    "background left out of the mean": change(
         _LOOP_IOU, ("for c in range(n_classes):", "for c in range(1, n_classes):")),
-    "no cast: uint8 overflows in n_classes * y_true + y_pred": _change(
+    "no cast: uint8 overflows in n_classes * y_true + y_pred": change(
         _MEAN_IOU, ("np.asarray(y_true).astype(np.int64).ravel()", "np.asarray(y_true).ravel()"),
         ("np.asarray(y_pred).astype(np.int64).ravel()", "np.asarray(y_pred).ravel()")),
-    "Dice (F1) instead of IoU": _change(
+    "Dice (F1) instead of IoU": change(
         _MEAN_IOU, ("intersection[present] / union[present]", "2 * intersection[present] / (union[present] + intersection[present])")),
 }
 
@@ -126,7 +120,7 @@ def mean_iou(y_true, y_pred, n_classes):
     union = m.sum(0) + m.sum(1) - tp
     return float(np.nanmean(np.where(union > 0, tp / np.where(union > 0, union, 1), np.nan)))
 ''',
-    "a confusion matrix one class too large (the extra class is empty, so it is left out)": _change(
+    "a confusion matrix one class too large (the extra class is empty, so it is left out)": change(
         _MEAN_IOU, ("confusion = np.bincount(n_classes * y_true + y_pred, minlength=n_classes * n_classes)",
                     "k = n_classes + 1\n    confusion = np.bincount(k * y_true + y_pred, minlength=k * k)"),
         ("confusion.reshape(n_classes, n_classes)", "confusion.reshape(k, k)")),
@@ -148,21 +142,21 @@ def transposed_output_size(n, kernel_size, stride, padding="valid", output_paddi
     p = 0 if padding == "valid" else kernel_size // 2
     return (n + 2 * p - kernel_size) // stride + 1
 ''',
-    "forgets max(k, s): (n - 1) s + k for 'valid'": _change(
+    "forgets max(k, s): (n - 1) s + k for 'valid'": change(
         _SIZE, ("output_padding = max(stride - kernel_size, 0)", "output_padding = 0")),
-    "'same' crops (k - 1) // 2, as Conv2D pads": _change(
+    "'same' crops (k - 1) // 2, as Conv2D pads": change(
         _SIZE, ("crop = 0 if padding == \"valid\" else kernel_size // 2", "crop = 0 if padding == \"valid\" else (kernel_size - 1) // 2")),
-    "'same' always n * s, ignoring output_padding": _change(
+    "'same' always n * s, ignoring output_padding": change(
         _SIZE, ("    if output_padding is None:\n        if padding == \"same\":\n            return n * stride\n",
                 "    if padding == \"same\":\n        return n * stride\n    if output_padding is None:\n")),
-    "'same' is n * s + output_padding": _change(
+    "'same' is n * s + output_padding": change(
         _SIZE, ("    if output_padding is None:\n        if padding == \"same\":\n            return n * stride\n",
                 "    if padding == \"same\":\n        return n * stride + (output_padding or 0)\n    if output_padding is None:\n")),
-    "output_padding ignored for 'valid'": _change(
+    "output_padding ignored for 'valid'": change(
         _SIZE, ("    if output_padding is None:\n        if padding", "    if True:\n        if padding")),
-    "n * s for 'valid' too": _change(
+    "n * s for 'valid' too": change(
         _SIZE, ("        output_padding = max(stride - kernel_size, 0)\n", "        return n * stride\n")),
-    "the padding p added instead of cropped": _change(
+    "the padding p added instead of cropped": change(
         _SIZE, ("- 2 * crop", "+ 2 * crop")),
 }
 
@@ -190,22 +184,22 @@ def transposed_output_size(n, kernel_size, stride, padding="valid", output_paddi
 # ----------------------------------------------------------------------------- conv_transpose2d
 
 WRONG_CONVT = {
-    "kernel flipped (that is the 'convolution' view's kernel, used in the scatter)": _change(
+    "kernel flipped (that is the 'convolution' view's kernel, used in the scatter)": change(
         _CONVT, ("weights = np.asarray(weights, dtype=np.float64)", "weights = np.asarray(weights, dtype=np.float64)[::-1, ::-1]")),
-    "output size (n - 1) s + k, no room when k < s": _change(
+    "output size (n - 1) s + k, no room when k < s": change(
         _CONVT, ("(height - 1) * stride + max(kh, stride), (width - 1) * stride + max(kw, stride)",
                  "(height - 1) * stride + kh, (width - 1) * stride + kw")),
-    "stride ignored when placing the stamps": _change(
+    "stride ignored when placing the stamps": change(
         _CONVT, ("out[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :] += stamp",
                  "out[:, i:i + kh, j:j + kw, :] += stamp")),
-    "weights read as (kh, kw, C_in, C_out), Conv2D's layout": _change(
+    "weights read as (kh, kw, C_in, C_out), Conv2D's layout": change(
         _CONVT, ('np.einsum("nc,abgc->nabg", x[:, i, j, :], weights)', 'np.einsum("nc,abcg->nabg", x[:, i, j, :], weights)'),
         ("kh, kw, c_out, _ = weights.shape", "kh, kw, _, c_out = weights.shape")),
-    "overlapping stamps overwrite instead of add": _change(
+    "overlapping stamps overwrite instead of add": change(
         _CONVT, ("j * stride + kw, :] += stamp", "j * stride + kw, :] = stamp")),
-    "sum over the kernel's rows instead of the input channels": _change(
+    "sum over the kernel's rows instead of the input channels": change(
         _CONVT, ('np.einsum("nc,abgc->nabg", x[:, i, j, :], weights)', 'np.einsum("nc,abgc->nabg", x[:, i, j, :], weights).sum(axis=1, keepdims=True) + 0 * weights[None, :, :, :, 0]')),
-    "only the first input channel": _change(
+    "only the first input channel": change(
         _CONVT, ('np.einsum("nc,abgc->nabg", x[:, i, j, :], weights)', 'np.einsum("n,abg->nabg", x[:, i, j, 0], weights[..., 0])')),
     "tf.nn.conv2d_transpose (not written by hand)": '''
 def conv_transpose2d(x, weights, stride):
