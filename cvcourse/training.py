@@ -3,9 +3,8 @@
 A graded cell that trains a student's model must give one score for one submission (seeds
 fixed, deterministic operations), must never train on the test split, and must refuse a model
 that would blow the chapter's time budget quickly and in words, instead of hanging the grader.
-:func:`train_classifier` does all three; its parts (:func:`warmup_cosine`,
-:func:`set_batchnorm_momentum`, :class:`TimeBudget`, :func:`check_classifier`) serve routines
-with other outputs (boxes, masks) too.
+:func:`train_classifier` does all three for a classifier; :func:`fit_fixed` is the same recipe
+for a model with other outputs (boxes, masks), and :func:`check_classifier` the interface check.
 
 >>> from cvcourse import data, training
 >>> fashion = data.load_fashion_mnist()
@@ -140,6 +139,47 @@ def check_classifier(
     expect_close(probabilities.sum(axis=1), np.ones(2), what_sums, atol=1e-3)
 
 
+def fit_fixed(
+    model: keras.Model,
+    x,
+    y,
+    *,
+    loss,
+    epochs: int,
+    batch_size: int,
+    peak_learning_rate: float,
+    time_limit_seconds: float,
+    validation_data=None,
+    sample_weight=None,
+    loss_weights=None,
+    metrics=None,
+    batchnorm_momentum: float = 0.9,
+) -> tuple[keras.callbacks.History, float]:
+    """Compile and fit ``model`` with the course's fixed recipe; return the history and the seconds.
+
+    Deterministic operations; batch-norm momentum ``batchnorm_momentum``; Adam whose learning rate
+    warms up over the first 10 % of the steps to ``peak_learning_rate``, then decays to zero along
+    a cosine; :class:`TimeBudget` stops a training that would take longer than
+    ``time_limit_seconds``. Fix the seeds (``keras.utils.set_random_seed``) *before* building the
+    model: then its initial weights, too, are the same at every grading.
+    :func:`train_classifier` uses it; so do the routines for boxes and masks (chapters 8 to 10).
+
+    >>> keras.utils.set_random_seed(42)                                     # doctest: +SKIP
+    >>> history, seconds = fit_fixed(build_unet(), x, y, loss="sparse_categorical_crossentropy",
+    ...                              epochs=6, batch_size=32, peak_learning_rate=4e-3,
+    ...                              time_limit_seconds=240)                # doctest: +SKIP
+    """
+    tf.config.experimental.enable_op_determinism()
+    set_batchnorm_momentum(model, batchnorm_momentum)
+    steps = epochs * int(np.ceil(len(x) / batch_size))
+    model.compile(optimizer=keras.optimizers.Adam(warmup_cosine(peak_learning_rate, steps)),
+                  loss=loss, loss_weights=loss_weights, metrics=metrics)
+    start = time.perf_counter()
+    history = model.fit(x, y, validation_data=validation_data, sample_weight=sample_weight, epochs=epochs,
+                        batch_size=batch_size, callbacks=[TimeBudget(time_limit_seconds, epochs)], verbose=0)
+    return history, time.perf_counter() - start
+
+
 def train_classifier(
     model: keras.Model | Callable[[], keras.Model],
     splits,
@@ -179,14 +219,11 @@ def train_classifier(
             raise CheckFailed(f"the model builder should return a keras.Model, got {type(model).__name__}.")
     x_train, y_train = splits.x_train[:-n_validation], splits.y_train[:-n_validation]
     x_valid, y_valid = splits.x_train[-n_validation:], splits.y_train[-n_validation:]
-    set_batchnorm_momentum(model, batchnorm_momentum)
-    steps = epochs * int(np.ceil(len(x_train) / batch_size))
-    model.compile(optimizer=keras.optimizers.Adam(warmup_cosine(peak_learning_rate, steps)),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    start = time.perf_counter()
-    history = model.fit(x_train, y_train, validation_data=(x_valid, y_valid), epochs=epochs,
-                        batch_size=batch_size, callbacks=[TimeBudget(time_limit_seconds, epochs)], verbose=0)
-    seconds = time.perf_counter() - start
+    history, seconds = fit_fixed(
+        model, x_train, y_train, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+        validation_data=(x_valid, y_valid), epochs=epochs, batch_size=batch_size,
+        peak_learning_rate=peak_learning_rate, time_limit_seconds=time_limit_seconds,
+        batchnorm_momentum=batchnorm_momentum)
     test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=1000, verbose=0)[1]
     validation_accuracy = float(history.history["val_accuracy"][-1])
     return TrainingRun(model, history, float(test_accuracy), validation_accuracy, seconds)
