@@ -1,41 +1,144 @@
-"""The instructor's command line: ``python -m grader COMMAND``.
+"""The instructor's command line: ``python -m grader COMMAND`` (or the Makefile's shortcuts).
 
-generate [CHAPTER ...]   regenerate student notebooks in course/ from solutions/ (all by default)
-chapters                 list the chapters with their exercises, points and time budgets
+A whole grading run, in the order an instructor does it:
+
+  release CHAPTER            generate the student notebook and put it in the nbgrader exchange
+  student-repo FOLDER        export the repository students get (no solutions, tests or grader)
+  collect CHAPTER [--from P] fetch submissions from the exchange, or from a folder/zip named by student
+  grade CHAPTER              autograde every submission in parallel, each one sandboxed; summary table
+  feedback CHAPTER           an HTML feedback page per student (grader/feedback/)
+  export [--to FILE]         every grade as CSV (grader/grades.csv)
+
+and for authors:
+
+  generate [CHAPTER ...]     regenerate student notebooks in course/ from solutions/ (all by default)
+  chapters                   list the chapters with their exercises, points and time budgets
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
-from grader.course import REPO, budget_seconds, chapters, exercises, generate
+from grader.course import REPO, budget_seconds, chapters, exercises, export_grades, generate, nbgrader
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n", 2)[2],
+    )
+    parser.add_argument("--root", type=Path, default=REPO, help="course root (default: this repository)")
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="regenerate student notebooks from solutions/")
     gen.add_argument("chapters", nargs="*", help="chapter names (default: all)")
     commands.add_parser("chapters", help="list chapters, exercises, points and budgets")
-    args = parser.parse_args(argv)
+    rel = commands.add_parser("release", help="generate a chapter and release it to the nbgrader exchange")
+    rel.add_argument("chapter")
+    exp = commands.add_parser("student-repo", help="export the students' copy of the repository")
+    exp.add_argument("destination", type=Path)
+    col = commands.add_parser("collect", help="collect submissions of a chapter")
+    col.add_argument("chapter")
+    col.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="a folder or .zip of notebooks named by student (default: the nbgrader exchange)",
+    )
+    grd = commands.add_parser("grade", help="autograde every submission of a chapter, in parallel, sandboxed")
+    grd.add_argument("chapter")
+    grd.add_argument("--students", help="comma-separated student ids (default: every submission)")
+    grd.add_argument(
+        "--jobs",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="submissions graded at once (default: the cores available)",
+    )
+    grd.add_argument("--cell-timeout", type=int, default=300, help="seconds one cell may run (default 300)")
+    grd.add_argument("--memory-gib", type=float, default=8, help="address space per kernel (default 8 GiB)")
+    grd.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grd.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="grade without the sandbox (trusted submissions only, where bubblewrap or root is missing)",
+    )
+    fbk = commands.add_parser("feedback", help="generate the feedback pages of a chapter")
+    fbk.add_argument("chapter")
+    fbk.add_argument("--release", action="store_true", help="also put them in the exchange for students")
+    out = commands.add_parser("export", help="export every grade to CSV")
+    out.add_argument("--to", type=Path, help="CSV file (default: grader/grades.csv)")
+    return parser
 
-    known = chapters(REPO)
-    if args.command == "chapters":
-        for chapter in known:
-            listed = ", ".join(f"{name} ({points})" for name, points in exercises(chapter))
-            print(f"{chapter}  [{budget_seconds(chapter):.0f} s]  {listed}")
-        return 0
 
-    unknown = sorted(set(args.chapters) - set(known))
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    root = args.root.resolve()
+    known = chapters(root)
+    named = getattr(args, "chapters", None) or ([args.chapter] if hasattr(args, "chapter") else [])
+    unknown = sorted(set(named) - set(known))
     if unknown:
         print(f"unknown chapter(s): {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
         return 2
-    for chapter in args.chapters or known:
-        path = generate(REPO, chapter)
-        print(f"generated {path.relative_to(REPO)}")
+
+    if args.command == "chapters":
+        for chapter in known:
+            listed = ", ".join(f"{name} ({points})" for name, points in exercises(chapter, root))
+            print(f"{chapter}  [{budget_seconds(chapter, root):.0f} s]  {listed}")
+    elif args.command == "generate":
+        for chapter in args.chapters or known:
+            print(f"generated {generate(root, chapter).relative_to(root)}")
+    elif args.command == "release":
+        from grader.release import release
+
+        print(f"released {release(root, args.chapter).relative_to(root)} to the nbgrader exchange")
+    elif args.command == "student-repo":
+        from grader.release import export_student_repository
+
+        written = export_student_repository(root, args.destination)
+        print(f"wrote the students' repository to {args.destination}: {', '.join(written)}")
+    elif args.command == "collect":
+        from grader import collect
+
+        if args.source:
+            placed = collect.from_files(root, args.chapter, args.source)
+            print(f"collected {len(placed)} submission(s) of {args.chapter}: {', '.join(placed)}")
+        else:
+            print(collect.from_exchange(root, args.chapter).strip() or "collected from the exchange")
+    elif args.command == "grade":
+        from grader import classroom, sandbox
+
+        students = args.students.split(",") if args.students else None
+        limits = sandbox.Limits(memory_bytes=int(args.memory_gib * 2**30))
+        outcomes = classroom.grade_class(
+            root,
+            args.chapter,
+            students,
+            jobs=args.jobs,
+            limits=limits,
+            cell_timeout=args.cell_timeout,
+            progress=not args.no_progress,
+            sandboxed=not args.unsafe_no_sandbox,
+        )
+        print(classroom.summary_table(outcomes))
+        print(f"\ngradebook updated; per-submission details in {root / 'grader' / 'grading_report.csv'}")
+    elif args.command == "feedback":
+        nbgrader(root, "generate_feedback", args.chapter, "--force")
+        if args.release:
+            nbgrader(root, "release_feedback", args.chapter, "--force")
+        print(f"feedback pages in {root / 'grader' / 'feedback'}")
+    elif args.command == "export":
+        rows = export_grades(root, args.to)
+        print(f"exported {len(rows)} grade(s) to {args.to or root / 'grader' / 'grades.csv'}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (RuntimeError, ValueError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)

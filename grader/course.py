@@ -60,7 +60,7 @@ def exercises(chapter: str, root: Path = REPO) -> list[tuple[str, int]]:
     return found
 
 
-def _environment() -> dict[str, str]:
+def nbgrader_environment() -> dict[str, str]:
     """nbgrader needs the venv's bin on PATH (it runs alembic for the gradebook)."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -72,7 +72,7 @@ def nbgrader(root: Path, *args: str, timeout: float | None = None) -> subprocess
     """Run ``nbgrader ARGS`` in course root ``root``; raise with nbgrader's log if it fails."""
     command = [str(Path(sys.executable).parent / "nbgrader"), *args]
     result = subprocess.run(
-        command, cwd=root, env=_environment(), capture_output=True, text=True, timeout=timeout
+        command, cwd=root, env=nbgrader_environment(), capture_output=True, text=True, timeout=timeout
     )
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed in {root}:\n{result.stdout}\n{result.stderr}")
@@ -122,9 +122,9 @@ def autograde(root: Path, chapter: str, student: str | None = None) -> None:
     nbgrader(root, *args)
 
 
-def export_grades(root: Path) -> list[dict[str, str]]:
-    """Export the gradebook to ``root/grader/grades.csv`` and return its rows."""
-    target = Path(root) / "grader" / "grades.csv"
+def export_grades(root: Path, target: Path | None = None) -> list[dict[str, str]]:
+    """Export the gradebook to ``target`` (default ``root/grader/grades.csv``) and return its rows."""
+    target = Path(target or Path(root) / "grader" / "grades.csv").resolve()
     nbgrader(root, "export", f"--to={target}")
     with target.open(newline="") as handle:
         return list(csv.DictReader(handle))

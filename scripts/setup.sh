@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-command set-up of the course (run again at any time: every step is idempotent).
-#   1. the Debian package with Fashion-MNIST (when run as root on Debian; otherwise says what to do)
+#   1. the Debian packages with Fashion-MNIST and bubblewrap, the grading sandbox (when run as root
+#      on Debian; otherwise says what to do)
 #   2. a Python 3.11 virtual environment in .venv with the pinned packages (pyproject.toml,
 #      requirements.lock) and the helper package cvcourse, editable
 #   3. a Jupyter kernel "Python 3 (CNN course)" for front-ends outside the venv, and the nbgrader extensions
@@ -12,18 +13,27 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
 
-step "Fashion-MNIST from Debian (dataset-fashion-mnist)"
-if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
-    note "already installed in /usr/share/datasets/fashion-mnist"
+step "Debian packages: Fashion-MNIST (dataset-fashion-mnist) and the grading sandbox (bubblewrap)"
+missing=()
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing+=(dataset-fashion-mnist)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+if [ ${#missing[@]} -eq 0 ]; then
+    note "already installed: Fashion-MNIST in /usr/share/datasets/fashion-mnist, bwrap"
 elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    if ! { apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 ||
-           { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; }; }; then
-        note "could not install it: chapters using Fashion-MNIST will need \`make fetch\` on a connected machine"
+    if ! { apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
+           { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; }; }; then
+        note "could not install ${missing[*]}: chapters using Fashion-MNIST will need \`make fetch\` on a"
+        note "connected machine, and instructors need bubblewrap to grade (\`python -m grader grade\`)"
+    else
+        note "installed ${missing[*]}"
     fi
 elif command -v apt-get >/dev/null 2>&1; then
-    note "not root: run \`sudo apt-get install dataset-fashion-mnist\`, or \`make fetch\` to download it into data/cache"
+    note "not root: run \`sudo apt-get install ${missing[*]}\`"
+    note "(without the data package, \`make fetch\` downloads Fashion-MNIST into data/cache; bubblewrap is"
+    note " only needed by instructors, to grade submissions in a sandbox)"
 else
-    note "not Debian: run \`make fetch\` once with a network to cache Fashion-MNIST in data/cache"
+    note "not Debian: run \`make fetch\` once with a network to cache Fashion-MNIST in data/cache;"
+    note "instructors grade on Linux with bubblewrap installed, as root (see README, Instructors)"
 fi
 
 step "Python 3.11 virtual environment in .venv"
@@ -61,4 +71,8 @@ note "nbgrader server extensions enabled (the JupyterLab extension ships with nb
 step "Check"
 .venv/bin/python -c 'import cvcourse, tensorflow as tf, keras, nbgrader; print(f"    TensorFlow {tf.__version__}, Keras {keras.__version__}, nbgrader {nbgrader.__version__}")'
 .venv/bin/cvcourse-fetch --status | sed 's/^/    /'
-printf '\nReady. Open the course with `make lab`; run the tests with `make test`.\n'
+if [ -d tests ]; then
+    printf '\nReady. Open the course with `make lab`; run the tests with `make test`.\n'
+else
+    printf '\nReady. Open the course with `make lab`.\n'
+fi

@@ -1,0 +1,450 @@
+"""Autograde a whole class in parallel, each submission alone in a sandbox, into one gradebook.
+
+For every submission in ``grader/submitted/<student>/<assignment>/`` (nbgrader's layout):
+
+1. a private work folder gets a copy of the gradebook, of the submission (plain files only) and
+   an nbgrader configuration whose kernel starts in the sandbox (:mod:`grader.sandbox`);
+2. ``nbgrader autograde`` runs there, confined to that folder, on one of ``jobs`` parallel slots;
+3. its grades are merged into the course's gradebook and its graded notebook copied to
+   ``grader/autograded/`` (one merge at a time, in this process: the gradebook is never written
+   by two processes, and never by student code).
+
+A submission that nbgrader cannot grade (a kernel that died, a notebook that is not JSON, grading
+past the time limit) scores zero with the reason; nothing else is affected.
+
+>>> outcomes = grade_class(REPO, "ch01_visual_cortex", jobs=2)                  # doctest: +SKIP
+>>> print(summary_table(outcomes))                                              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
+from tqdm.auto import tqdm
+
+from grader import sandbox
+from grader.course import CONFIG, REPO, nbgrader_environment
+
+FIRST_UID = 1_900_000  # slot k runs its kernels as user FIRST_UID + k (no account needed)
+
+
+@dataclass
+class Outcome:
+    """How one submission was graded."""
+
+    student: str
+    assignment: str
+    score: float
+    max_score: float
+    reason: str = ""  # why it could not be graded normally; "" when it was
+    cells: dict[str, tuple[float, float, str]] = field(
+        default_factory=dict
+    )  # test cell -> (score, max, error)
+    seconds: float = 0.0
+
+
+def gradebook_url(root: Path) -> str:
+    """The gradebook of course root ``root`` (the repository honours ``NBGRADER_DB_URL``)."""
+    if Path(root).resolve() == REPO and os.environ.get("NBGRADER_DB_URL"):
+        return os.environ["NBGRADER_DB_URL"]
+    return f"sqlite:///{Path(root).resolve() / 'grader' / 'gradebook.db'}"
+
+
+def submissions(root: Path, assignment: str, students: Iterable[str] | None = None) -> list[str]:
+    """Students with a submission of ``assignment`` in ``root/grader/submitted``, sorted."""
+    folder = Path(root) / "grader" / "submitted"
+    found = sorted(p.parent.name for p in folder.glob(f"*/{assignment}") if p.is_dir() and not p.is_symlink())
+    if students is not None:
+        wanted = set(students)
+        missing = wanted - set(found)
+        if missing:
+            raise ValueError(f"no submission of {assignment} from: {', '.join(sorted(missing))}")
+        found = [s for s in found if s in wanted]
+    return found
+
+
+def copy_plain_files(source: Path, target: Path, skip_suffixes: tuple[str, ...] = ()) -> list[str]:
+    """Copy the regular files under ``source`` to ``target``; return what was skipped (links, devices)."""
+    skipped = []
+    for dirpath, dirnames, filenames in os.walk(source):
+        here = Path(dirpath)
+        for name in list(dirnames):
+            if (here / name).is_symlink():
+                skipped.append(str((here / name).relative_to(source)))
+                dirnames.remove(name)
+        for name in filenames:
+            path = here / name
+            if path.suffix in skip_suffixes:
+                continue
+            if path.is_symlink() or not path.is_file():
+                skipped.append(str(path.relative_to(source)))
+                continue
+            destination = target / path.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
+    return skipped
+
+
+def _sqlite_path(url: str) -> Path:
+    if not url.startswith("sqlite:///"):
+        raise ValueError(
+            f"parallel grading copies the gradebook per submission, so it needs SQLite; got {url}"
+        )
+    return Path(url[len("sqlite:///") :])
+
+
+def _kernel_names(root: Path, assignment: str) -> set[str]:
+    names = {"python3", "cnn-course"}
+    source = Path(root) / "solutions" / assignment
+    for path in source.glob("*.ipynb"):
+        names.add(nbformat.read(path, as_version=4).metadata.get("kernelspec", {}).get("name", "python3"))
+    return names
+
+
+def hidden_paths(root: Path, work_dir: Path) -> list[str]:
+    """What student code must not see: solutions, tests, gradebook, submissions, history, work folders."""
+    places = {Path(work_dir).parent}
+    for base in {Path(root).resolve(), REPO}:
+        places |= {base / "solutions", base / "grader", base / "tests", base / ".git", base / "bench"}
+    return sorted(str(p) for p in places)
+
+
+def prepare(
+    root: Path,
+    assignment: str,
+    student: str,
+    work_dir: Path,
+    slot: int,
+    limits: sandbox.Limits,
+    cell_timeout: int,
+    sandboxed: bool = True,
+) -> list[str]:
+    """Lay out ``work_dir`` for grading one submission; return the nbgrader command to run there."""
+    root = Path(root).resolve()
+    (work_dir / "grader").mkdir(parents=True)
+    shutil.copyfile(_sqlite_path(gradebook_url(root)), work_dir / "grader" / "gradebook.db")
+    copy_plain_files(
+        root / "grader" / "submitted" / student / assignment,
+        work_dir / "grader" / "submitted" / student / assignment,
+    )
+    # nbgrader copies the assignment's other files (data) from the source folder: not the notebooks.
+    (work_dir / "solutions" / assignment).mkdir(parents=True)
+    copy_plain_files(root / "solutions" / assignment, work_dir / "solutions" / assignment, (".ipynb",))
+    (work_dir / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        f"load_subconfig({str(CONFIG)!r})  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(work_dir)!r}\n"
+        f"c.CourseDirectory.db_url = 'sqlite:///{work_dir / 'grader' / 'gradebook.db'}'\n"
+        f"c.Exchange.root = {str(work_dir / 'exchange')!r}\n"
+        f"c.Execute.timeout = {int(cell_timeout)}\n"
+    )
+    runtime = work_dir / "runtime"
+    runtime.mkdir()
+    nbgrader = str(Path(sys.executable).parent / "nbgrader")
+    command = [nbgrader, "autograde", assignment, f"--student={student}", "--create", "--force"]
+    if not sandboxed:
+        return command
+    with (work_dir / "nbgrader_config.py").open("a") as config_file:
+        config_file.write(
+            "c.KernelManager.transport = 'ipc'  # Unix sockets: the kernel has no network at all\n"
+            f"c.KernelManager.ip = {str(runtime / 'kernel')!r}  # where the sockets go\n"
+        )
+    readable, env = {}, {}
+    keras_home = Path(os.environ.get("KERAS_HOME", "").strip() or Path.home() / ".keras").expanduser()
+    if keras_home.is_dir():  # cached data sets and weights, read-only
+        readable[str(keras_home)], env["KERAS_HOME"] = "/tmp/.keras", "/tmp/.keras"
+    config = sandbox.KernelConfig(
+        uid=FIRST_UID + slot,
+        hidden=hidden_paths(root, work_dir),
+        runtime_dir=str(runtime),
+        limits=limits,
+        readable=readable,
+        env=env,
+    )
+    config_path = config.write(work_dir / "sandbox.json")
+    for name in _kernel_names(root, assignment):
+        folder = work_dir / "jupyter" / "kernels" / name
+        folder.mkdir(parents=True)
+        (folder / "kernel.json").write_text(json.dumps(sandbox.kernelspec(config_path)))
+    return sandbox.worker_command(work_dir, command)
+
+
+def _worker_environment(work_dir: Path) -> dict[str, str]:
+    env = {
+        k: v for k, v in nbgrader_environment().items() if not k.startswith(("JUPYTER", "NBGRADER", "JPY_"))
+    }
+    env.update(
+        {
+            "JUPYTER_PATH": str(work_dir / "jupyter"),
+            "JUPYTER_RUNTIME_DIR": str(work_dir / "runtime"),
+            "JUPYTER_CONFIG_DIR": str(work_dir / "jupyter-config"),
+            "HOME": str(work_dir / "home"),
+            "TMPDIR": str(work_dir / "runtime"),  # connection files: the kernel sees this folder
+        }
+    )
+    return env
+
+
+def _run(command: list[str], work_dir: Path, timeout: float) -> tuple[int | None, str]:
+    """Run ``command`` in ``work_dir``; (exit code or None on time-out, its output)."""
+    (work_dir / "home").mkdir(exist_ok=True)
+    with open(work_dir / "grading.log", "w+") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=work_dir,
+            env=_worker_environment(work_dir),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait()
+            code = None
+        log.seek(0)
+        return code, log.read()
+
+
+REASONS = (  # (pattern in nbgrader's log, what it means), first match wins
+    (r"DeadKernelError|Kernel died", "the kernel died while running the notebook (it exited, or was killed)"),
+    (
+        r"NotJSONError|not valid JSON|Unreadable Notebook|JSONDecodeError|does not appear to be JSON",
+        "the notebook file is not a valid notebook (corrupted JSON)",
+    ),
+    (
+        r"Timeout waiting for IOPub|UnresponsiveKernelError|became unresponsive",
+        "a cell ran past the time limit and the kernel did not answer the interrupt",
+    ),
+    (r"ValidationError|is not valid under any", "the notebook does not follow the notebook format"),
+)
+
+
+def explain_failure(log: str) -> str:
+    """One sentence on why nbgrader could not grade a submission, from its log."""
+    for pattern, meaning in REASONS:
+        if re.search(pattern, log):
+            return meaning
+    errors = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
+    return f"nbgrader could not grade it: {errors[-1].strip() if errors else 'no message'}"
+
+
+def cell_problems(notebook_path: Path) -> dict[str, str]:
+    """{test cell: first line of the error} for the exercises that raised, in a graded notebook.
+
+    The error of the exercise's answer cell (``X``, e.g. a time-out) comes before that of its
+    test cell (``test_X``, often only the consequence: X is not defined).
+    """
+    errors = {}
+    for cell in nbformat.read(notebook_path, as_version=4).cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        for output in cell.get("outputs", []) if grade_id else []:
+            if output.get("output_type") == "error":
+                first = (output.get("evalue") or "").strip().splitlines()
+                errors[grade_id] = f"{output['ename']}: {first[0] if first else ''}".rstrip(": ")
+                break
+    tests = {name for name in errors if name.startswith("test_")}
+    tests |= {f"test_{name}" for name in errors if not name.startswith("test_")}
+    return {
+        test: f"in the answer: {errors[test[5:]]}" if test[5:] in errors else errors[test] for test in tests
+    }
+
+
+def _read_grades(url: str, assignment: str, student: str):
+    """{(notebook, cell): (auto_score, needs_manual_grade)}, {(notebook, cell): auto_comment}, timestamp."""
+    with Gradebook(url) as gb:
+        submission = gb.find_submission(assignment, student)
+        grades = {
+            (nb.name, g.name): (g.auto_score, g.needs_manual_grade, g.max_score)
+            for nb in submission.notebooks
+            for g in nb.grades
+        }
+        comments = {(nb.name, c.name): c.auto_comment for nb in submission.notebooks for c in nb.comments}
+        return grades, comments, submission.timestamp
+
+
+def merge(root: Path, assignment: str, student: str, work_dir: Path | None) -> Outcome:
+    """Write one graded submission (``work_dir``; None when it failed) into the course's gradebook."""
+    root = Path(root).resolve()
+    target = root / "grader" / "autograded" / student / assignment
+    grades = comments = timestamp = None
+    if work_dir is not None:
+        grades, comments, timestamp = _read_grades(
+            f"sqlite:///{work_dir / 'grader' / 'gradebook.db'}", assignment, student
+        )
+    with Gradebook(gradebook_url(root)) as gb, warnings.catch_warnings():
+        # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; they are harmless here
+        warnings.simplefilter("ignore", SAWarning)
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(
+            assignment, student, **({"timestamp": timestamp} if timestamp else {})
+        )
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                auto, manual, _ = (grades or {}).get((nb.name, grade.name), (0.0, False, None))
+                grade.auto_score, grade.needs_manual_grade = (auto, manual) if grades else (0.0, False)
+            for comment in nb.comments:
+                comment.auto_comment = (comments or {}).get((nb.name, comment.name), comment.auto_comment)
+        gb.db.commit()
+        gb.db.expire_all()
+        cells = {
+            grade.name: (grade.score, grade.max_score, "")
+            for nb in submission.notebooks
+            for grade in nb.grades
+        }
+    total, maximum = sum(c[0] for c in cells.values()), sum(c[1] for c in cells.values())
+    if target.exists():
+        shutil.rmtree(target)
+    if work_dir is not None:
+        copy_plain_files(work_dir / "grader" / "autograded" / student / assignment, target)
+        for path in target.glob("*.ipynb"):
+            present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nbformat.read(path, 4).cells}
+            problems = {name: "deleted from the notebook" for name in cells if name not in present}
+            for name, problem in {**cell_problems(path), **problems}.items():
+                if name in cells:
+                    cells[name] = (*cells[name][:2], problem)
+    return Outcome(student, assignment, total, maximum, cells=cells)
+
+
+def grade_class(
+    root: Path,
+    assignment: str,
+    students: Iterable[str] | None = None,
+    *,
+    jobs: int | None = None,
+    limits: sandbox.Limits | None = None,
+    cell_timeout: int = 300,
+    submission_timeout: float = 1800,
+    progress: bool = True,
+    keep_work: bool = False,
+    sandboxed: bool = True,
+) -> list[Outcome]:
+    """Autograde every submission of ``assignment`` (or ``students``'), ``jobs`` at a time, sandboxed.
+
+    ``sandboxed=False`` grades without the sandbox (parallel still, each submission in its own
+    folder): only for trusted submissions, on a machine where the sandbox cannot run.
+    """
+    problem = sandbox.check() if sandboxed else None
+    if problem:
+        raise RuntimeError(f"cannot grade safely here: {problem} (or grade trusted work unsandboxed)")
+    root = Path(root).resolve()
+    with Gradebook(gradebook_url(root)) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise RuntimeError(
+                f"{assignment} is not in the gradebook: release it first "
+                f"(python -m grader release {assignment})"
+            ) from None
+    names = submissions(root, assignment, students)
+    jobs = jobs or len(os.sched_getaffinity(0))
+    limits = limits or sandbox.Limits()
+    free_slots = list(range(jobs))
+    lock = threading.Lock()
+    parent = Path(tempfile.mkdtemp(prefix="cvg-"))
+
+    def grade_one(index: int, student: str):
+        with lock:
+            slot = free_slots.pop()
+        work_dir = parent / str(index)
+        start = time.perf_counter()
+        try:
+            command = prepare(root, assignment, student, work_dir, slot, limits, cell_timeout, sandboxed)
+            code, log = _run(command, work_dir, submission_timeout)
+        finally:
+            with lock:
+                free_slots.append(slot)
+        graded = work_dir / "grader" / "autograded" / student / assignment
+        if code is None:
+            reason = f"grading took longer than {submission_timeout:.0f} s and was stopped"
+        elif code != 0 or not any(graded.glob("*.ipynb")):
+            reason = explain_failure(log)
+        else:
+            reason = ""
+        return student, work_dir, reason, time.perf_counter() - start
+
+    outcomes = []
+    try:
+        with (
+            ThreadPoolExecutor(max_workers=jobs) as pool,
+            tqdm(
+                total=len(names), desc=f"grading {assignment}", unit="submission", disable=not progress
+            ) as bar,
+        ):
+            futures = [pool.submit(grade_one, i, s) for i, s in enumerate(names)]
+            for future in as_completed(futures):
+                student, work_dir, reason, seconds = future.result()
+                outcome = merge(root, assignment, student, None if reason else work_dir)
+                outcome.reason, outcome.seconds = reason, seconds
+                outcomes.append(outcome)
+                if not keep_work:
+                    shutil.rmtree(work_dir, ignore_errors=True)
+                bar.set_postfix_str(f"{student} {outcome.score:g}/{outcome.max_score:g}")
+                bar.update()
+    finally:
+        if not keep_work:
+            shutil.rmtree(parent, ignore_errors=True)
+    outcomes.sort(key=lambda o: o.student)
+    write_report(root, outcomes)
+    return outcomes
+
+
+def write_report(root: Path, outcomes: list[Outcome]) -> Path:
+    """Append the outcomes to ``root/grader/grading_report.csv`` (one row per submission)."""
+    path = Path(root) / "grader" / "grading_report.csv"
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(
+                ["assignment", "student", "score", "max_score", "reason", "failed_cells", "seconds"]
+            )
+        for o in outcomes:
+            failed = "; ".join(
+                f"{name}: {problem or 'wrong answer'}"
+                for name, (got, most, problem) in o.cells.items()
+                if got < most and not o.reason
+            )
+            writer.writerow(
+                [o.assignment, o.student, o.score, o.max_score, o.reason, failed, f"{o.seconds:.1f}"]
+            )
+    return path
+
+
+def summary_table(outcomes: list[Outcome]) -> str:
+    """Per exercise: mean score, points, how many submissions lost points; then the unusual submissions."""
+    if not outcomes:
+        return "no submissions"
+    lines = [f"{'exercise':<34} {'mean':>6} {'points':>6} {'failed':>7}"]
+    names = list(dict.fromkeys(name for o in outcomes for name in o.cells))
+    for name in names:
+        scored = [o.cells[name] for o in outcomes if name in o.cells]
+        mean = sum(s for s, _, _ in scored) / len(scored)
+        failed = sum(1 for s, m, _ in scored if s < m)
+        lines.append(f"{name:<34} {mean:>6.2f} {scored[0][1]:>6g} {failed:>4}/{len(scored)}")
+    total_mean = sum(o.score for o in outcomes) / len(outcomes)
+    lines.append(f"{'total':<34} {total_mean:>6.2f} {outcomes[0].max_score:>6g}")
+    unusual = [o for o in outcomes if o.reason]
+    if unusual:
+        lines.append("")
+        lines.append("not graded normally (scored 0):")
+        lines += [f"  {o.student}: {o.reason}" for o in unusual]
+    return "\n".join(lines)

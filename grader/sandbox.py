@@ -1,0 +1,205 @@
+"""Run untrusted student code in a sandbox: no network, hidden files, limits, its own user.
+
+Two layers, both built with bubblewrap (``bwrap``, Debian package ``bubblewrap``):
+
+* :func:`worker_command` wraps one ``nbgrader autograde`` of one submission: the whole file
+  system read-only except the submission's private work folder, no network, its own process
+  namespace. nbgrader is trusted, but it writes files the student's code could have replaced
+  by symbolic links; read-only everywhere else, such a write cannot reach the gradebook or
+  another submission.
+* the kernel that runs the student's code is started through this file (:func:`kernelspec`
+  points Jupyter at ``python grader/sandbox.py kernel CONFIG CONNECTION_FILE``): it sees no
+  network, none of the hidden folders (solutions, tests, gradebook, other submissions, its own
+  work folder except the notebook's folder), has no capabilities, runs as a user id of its own
+  (one per parallel slot, so a fork bomb exhausts only its own process limit) and has limits on
+  memory (``RLIMIT_AS``: an allocation past it raises ``MemoryError`` in the cell), processes
+  and threads (``RLIMIT_NPROC``) and file size (``RLIMIT_FSIZE``).
+
+The full sandbox needs root (to switch user ids); :func:`check` says what is possible here.
+This file uses the standard library only: it starts every kernel, so it must start fast.
+
+>>> limits = Limits(memory_bytes=8 * 2**30, processes=512, file_bytes=2**30)  # doctest: +SKIP
+>>> kernelspec(Path("/tmp/w/sandbox.json"))["argv"][:2]                       # doctest: +SKIP
+['/work/main/.venv/bin/python', '/work/main/grader/sandbox.py']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SETUP_HINT = (
+    "install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; `make setup` does it when "
+    "run as root) and grade as root"
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. Sizes in bytes.
+
+    ``memory_bytes`` bounds each kernel process's address space (TensorFlow maps about 3 GiB
+    before it allocates anything, so leave room); ``processes`` bounds the processes *and
+    threads* of the slot's user; ``file_bytes`` bounds any one file it writes.
+    """
+
+    memory_bytes: int = 8 * 2**30
+    processes: int = 1024
+    file_bytes: int = 2**30
+    tmp_bytes: int = 512 * 2**20
+
+
+@dataclass
+class KernelConfig:
+    """What the kernel launcher needs, written by the grader as ``sandbox.json``."""
+
+    uid: int
+    hidden: list[str]
+    runtime_dir: str
+    limits: Limits = field(default_factory=Limits)
+    readable: dict[str, str] = field(default_factory=dict)  # real path -> path seen inside
+    env: dict[str, str] = field(default_factory=dict)
+
+    def write(self, path: Path) -> Path:
+        path.write_text(json.dumps(asdict(self), indent=1))
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> KernelConfig:
+        raw = json.loads(Path(path).read_text())
+        raw["limits"] = Limits(**raw["limits"])
+        return cls(**raw)
+
+
+def check() -> str | None:
+    """None when the full sandbox can run here, else what is missing, in words."""
+    if not sys.platform.startswith("linux"):
+        return f"the sandbox needs Linux (this is {sys.platform}); {SETUP_HINT}"
+    if shutil.which("bwrap") is None:
+        return f"bubblewrap (bwrap) is not installed: {SETUP_HINT}"
+    if shutil.which("setpriv") is None:
+        return "setpriv (util-linux) is not installed"
+    if os.geteuid() != 0:
+        return f"grading runs each submission as a user of its own, which needs root: {SETUP_HINT}"
+    return None
+
+
+def _bwrap(*, tmp_size: int | None = None, hidden=(), writable=(), readable=None) -> list[str]:
+    """bwrap arguments: read-only root, fresh /dev, /proc and /tmp, no network, own process tree.
+
+    Mounts in this order: a private /tmp (RAM, ``tmp_size`` bytes at most), the ``hidden``
+    folders emptied, the ``writable`` folders bound back (they may lie inside hidden ones),
+    then ``readable`` ({real path: path inside}) read-only.
+    """
+    args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    if tmp_size is not None:
+        args += ["--size", str(tmp_size)]
+    args += ["--perms", "1777", "--tmpfs", "/tmp"]
+    for path in hidden:
+        if Path(path).exists():
+            args += ["--tmpfs", str(path)]
+    # bwrap would create the mount points inside the fresh mounts with mode 0700: other users
+    # (the kernel's) could not reach what is bound there.
+    fresh = [Path("/tmp"), *map(Path, hidden)]
+    targets = [*map(Path, writable), *map(Path, (readable or {}).values())]
+    parents = {a for t in targets for a in t.parents if any(a.is_relative_to(f) and a != f for f in fresh)}
+    for parent in sorted(parents, key=lambda a: len(a.parts)):
+        args += ["--perms", "0755", "--dir", str(parent)]
+    for path in writable:
+        args += ["--bind", str(path), str(path)]
+    for real, seen in (readable or {}).items():
+        args += ["--ro-bind", str(real), str(seen)]
+    return [*args, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
+
+
+def worker_command(work_dir: Path, argv: list[str]) -> list[str]:
+    """``argv`` (an nbgrader command) confined: only ``work_dir`` writable, no network."""
+    return [*_bwrap(writable=[work_dir]), "--chdir", str(work_dir), "--", *argv]
+
+
+def kernelspec(config_path: Path, display_name: str = "Python 3 (sandboxed grading)") -> dict:
+    """A Jupyter kernelspec that starts ipykernel inside the sandbox described by ``config_path``."""
+    return {
+        "argv": [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "kernel",
+            str(config_path),
+            "{connection_file}",
+        ],
+        "display_name": display_name,
+        "language": "python",
+        "interrupt_mode": "message",  # signals from outside do not cross into the sandbox
+        "env": {"TF_CPP_MIN_LOG_LEVEL": "3"},
+    }
+
+
+def _give_to(path: Path, uid: int) -> None:
+    """Make ``path`` (recursively, never following links) belong to ``uid``."""
+    os.lchown(path, uid, uid)
+    if path.is_dir() and not path.is_symlink():
+        for root, dirs, files in os.walk(path):
+            for name in dirs + files:
+                os.lchown(os.path.join(root, name), uid, uid)
+
+
+def kernel_command(config: KernelConfig, connection_file: str, cwd: str) -> list[str]:
+    """The command that runs ipykernel for ``connection_file`` in the sandbox, in folder ``cwd``."""
+    inside = _bwrap(
+        tmp_size=config.limits.tmp_bytes,
+        hidden=config.hidden,
+        writable=[cwd, config.runtime_dir],
+        readable=config.readable,
+    )
+    inside += ["--chdir", cwd]
+    drop = [
+        "setpriv",
+        f"--reuid={config.uid}",
+        f"--regid={config.uid}",
+        "--clear-groups",
+        "--bounding-set=-all",
+        "--inh-caps=-all",
+        "--no-new-privs",
+    ]
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
+    return [*inside, "--", *drop, *kernel]
+
+
+def launch_kernel(config_path: str, connection_file: str, extra: list[str]) -> None:
+    """Entry point of the kernelspec: confine, limit, then become the kernel (``exec``)."""
+    config = KernelConfig.read(Path(config_path))
+    cwd = os.getcwd()
+    for path in (cwd, config.runtime_dir, connection_file):
+        _give_to(Path(path), config.uid)
+    limits = config.limits
+    for which, value in (
+        (resource.RLIMIT_AS, limits.memory_bytes),
+        (resource.RLIMIT_NPROC, limits.processes),
+        (resource.RLIMIT_FSIZE, limits.file_bytes),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        resource.setrlimit(which, (value, value))
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("JPY_", "NBGRADER_DB"))}
+    env.update(
+        {
+            "HOME": "/tmp",
+            "TMPDIR": "/tmp",
+            "MPLCONFIGDIR": "/tmp/.matplotlib",
+            "XDG_CACHE_HOME": "/tmp/.cache",
+            **config.env,
+        }
+    )
+    command = kernel_command(config, connection_file, cwd) + extra
+    os.umask(0o022)  # bwrap creates the mount points with it: the kernel's user must traverse them
+    os.execvpe(command[0], command, env)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4 or sys.argv[1] != "kernel":
+        sys.exit("usage: sandbox.py kernel CONFIG.json CONNECTION_FILE [KERNEL ARGS] (Jupyter starts it)")
+    launch_kernel(sys.argv[2], sys.argv[3], sys.argv[4:])

@@ -1,0 +1,161 @@
+"""The instructor's tools, without running notebooks: collecting hand-ins, the students' copy of
+the repository, the sandbox's command lines, the grading report."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader import classroom, collect, sandbox
+from grader.course import REPO, chapters
+from grader.release import export_student_repository
+
+
+def notebook_bytes(text: str = "hello") -> bytes:
+    return nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])).encode()
+
+
+# ----------------------------------------------------------------------------- collect
+
+
+def test_collect_from_a_folder_named_by_student(tmp_path):
+    hand_in = tmp_path / "hand-in"
+    (hand_in / "carol").mkdir(parents=True)
+    (hand_in / "alice.ipynb").write_bytes(notebook_bytes("a"))
+    (hand_in / "carol" / "whatever-name.ipynb").write_bytes(notebook_bytes("c"))
+    (hand_in / "bob.ipynb").symlink_to(REPO / "solutions" / "ch01_visual_cortex" / "ch01_visual_cortex.ipynb")
+    placed = collect.from_files(tmp_path / "course", "ch01_visual_cortex", hand_in)
+    assert sorted(placed) == ["alice", "carol"]  # a link is not a hand-in: it could point at anything
+    target = tmp_path / "course" / "grader" / "submitted" / "carol" / "ch01_visual_cortex"
+    assert nbformat.read(target / "ch01_visual_cortex.ipynb", as_version=4).cells[0].source == "c"
+    assert (target / "timestamp.txt").read_text().endswith("UTC")
+
+
+def test_collect_from_a_zip_of_one_folder(tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("ch02 hand-in/alice.ipynb", notebook_bytes("a"))
+        handle.writestr("ch02 hand-in/bob.ipynb", notebook_bytes("b"))
+        handle.writestr("__MACOSX/ch02 hand-in/._bob.ipynb", b"junk")
+    placed = collect.from_files(tmp_path, "ch02_convolutional_layers", archive)
+    assert sorted(placed) == ["alice", "bob"]
+
+
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ({"../evil.ipynb": notebook_bytes(), "alice.ipynb": notebook_bytes()}, "not a usable student id"),
+        ({"alice.ipynb": notebook_bytes(), "alice/second.ipynb": notebook_bytes()}, "two notebooks"),
+        ({"ali ce.ipynb": notebook_bytes(), "bob.ipynb": notebook_bytes()}, "not a usable student id"),
+    ],
+)
+def test_collect_refuses_ambiguous_or_unsafe_names(tmp_path, members, message):
+    archive = tmp_path / "hand-in.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for name, content in members.items():
+            handle.writestr(name, content)
+    with pytest.raises(ValueError, match=message):
+        collect.from_files(tmp_path / "course", "ch01_visual_cortex", archive)
+    assert not (tmp_path / "course" / "grader").exists()  # nothing half-collected
+    assert not (tmp_path / "evil.ipynb").exists()
+
+
+def test_collect_says_what_it_expected(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a hand-in")
+    with pytest.raises(ValueError, match="folder or a .zip"):
+        collect.from_files(tmp_path, "ch01_visual_cortex", tmp_path / "notes.txt")
+
+
+# ----------------------------------------------------------------------------- students' repository
+
+
+def test_the_students_repository_holds_no_solutions_and_no_tests(tmp_path):
+    written = export_student_repository(REPO, tmp_path / "students")
+    out = tmp_path / "students"
+    assert {"course", "cvcourse", "README.md", "Makefile", "pyproject.toml", "scripts/setup.sh"} <= set(
+        written
+    )
+    for folder in ("solutions", "tests", "grader", "bench", ".git"):
+        assert not (out / folder).exists(), folder
+    for chapter in chapters():
+        assert (out / "course" / chapter / f"{chapter}.ipynb").is_file()
+        assert f"course/{chapter}/{chapter}.ipynb" in (out / "README.md").read_text()
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in {".py", ".ipynb", ".md", ".json", ".sh", ".toml", ".yml"}:
+            text = path.read_text()
+            assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text, path
+
+
+def test_the_students_repository_is_written_to_a_new_folder_only(tmp_path):
+    with pytest.raises(FileExistsError):
+        export_student_repository(REPO, tmp_path)
+
+
+# ----------------------------------------------------------------------------- sandbox
+
+
+def test_the_kernel_sandbox_mounts_in_an_order_that_hides_and_then_binds(tmp_path):
+    work = tmp_path / "cvg-a"
+    (work / "0" / "runtime").mkdir(parents=True)
+    cwd = work / "0" / "grader" / "autograded" / "x"
+    config = sandbox.KernelConfig(
+        uid=1_900_000, hidden=[str(work), str(REPO / "solutions")], runtime_dir=str(work / "0" / "runtime")
+    )
+    command = sandbox.kernel_command(config, "k.json", str(cwd))
+    joined = " ".join(command)
+    assert command[0] == "bwrap" and "--unshare-net" in command and "--ro-bind / /" in joined
+    order = ["--tmpfs /tmp ", f"--tmpfs {work} ", f"--dir {work / '0'} ", f"--bind {cwd} {cwd}"]
+    assert [joined.index(part) for part in order] == sorted(joined.index(part) for part in order)
+    assert f"--tmpfs {REPO / 'solutions'}" in joined
+    assert f"--perms 0755 --dir {work / '0' / 'grader'} " in joined  # reachable by the kernel's user
+    drop = command.index("setpriv")
+    assert "--reuid=1900000" in command[drop:] and "--bounding-set=-all" in command[drop:]
+    assert command[-4:] == ["-m", "ipykernel_launcher", "-f", "k.json"]
+
+
+def test_the_sandbox_says_what_is_missing(monkeypatch):
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    assert "bubblewrap" in sandbox.check()
+
+
+def test_the_kernelspec_interrupts_by_message():
+    spec = sandbox.kernelspec(Path("/tmp/w/sandbox.json"))
+    assert spec["interrupt_mode"] == "message" and spec["argv"][-1] == "{connection_file}"
+
+
+# ----------------------------------------------------------------------------- classroom
+
+
+def test_copying_a_submission_skips_links(tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "answer.ipynb").write_text("{}")
+    (source / "gradebook.db").symlink_to("/etc/hostname")
+    skipped = classroom.copy_plain_files(source, tmp_path / "out")
+    assert skipped == ["gradebook.db"] and [p.name for p in (tmp_path / "out").iterdir()] == ["answer.ipynb"]
+
+
+@pytest.mark.parametrize(
+    "log, says",
+    [
+        ("RuntimeError: Kernel died before replying", "kernel died"),
+        ("nbformat.reader.NotJSONError: Notebook does not appear to be JSON", "corrupted JSON"),
+        ("RuntimeError: Timeout waiting for IOPub output", "did not answer the interrupt"),
+        ("[AutogradeApp | ERROR] something new", "something new"),
+    ],
+)
+def test_a_failed_grading_is_explained(log, says):
+    assert says in classroom.explain_failure(log)
+
+
+def test_the_summary_table_counts_failures_per_exercise():
+    outcomes = [
+        classroom.Outcome("a", "ch", 7.0, 9.0, cells={"test_x": (2.0, 2.0, ""), "test_y": (5.0, 7.0, "")}),
+        classroom.Outcome("b", "ch", 0.0, 9.0, reason="the kernel died", cells={"test_x": (0.0, 2.0, "")}),
+    ]
+    table = classroom.summary_table(outcomes)
+    assert "test_x" in table and "1.00" in table and "1/2" in table
+    assert "b: the kernel died" in table
