@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup test test-fast lint lab course fetch bench chapters backbone
+.PHONY: help setup test test-fast lint lab course fetch bench bench-grading chapters backbone release grade
 
 help:           ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -39,3 +39,12 @@ backbone:       ## retrain the course's pretrained CNN (data/backbone/, a few mi
 
 bench:          ## time each chapter: solution run and autograding one submission (medians of 3)
 	$(BIN)/python bench/bench_chapters.py
+
+bench-grading:  ## grade a class of 24 submissions with plain nbgrader and with `grade`: times, speed-up
+	$(BIN)/python bench/bench_grading.py
+
+release:        ## release a chapter to students: make release CHAPTER=ch01_visual_cortex
+	$(BIN)/python -m grader release $(CHAPTER)
+
+grade:          ## grade a chapter's submissions in parallel, sandboxed (root): make grade CHAPTER=ch01_...
+	$(BIN)/python -m grader grade $(CHAPTER)

@@ -243,8 +243,9 @@ def explain_failure(log: str) -> str:
     for pattern, meaning in REASONS:
         if re.search(pattern, log):
             return meaning
-    errors = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
-    return f"nbgrader could not grade it: {errors[-1].strip() if errors else 'no message'}"
+    raised = re.findall(r"^\s*((?:[\w.]+\.)?\w+(?:Error|Exception): .+)$", log, re.MULTILINE)
+    errors = raised or [line for line in log.splitlines() if "ERROR" in line]
+    return f"nbgrader could not grade it: {errors[-1].strip()[:200] if errors else 'no message'}"
 
 
 def cell_problems(notebook_path: Path) -> dict[str, str]:
@@ -369,6 +370,8 @@ def grade_class(
         try:
             command = prepare(root, assignment, student, work_dir, slot, limits, cell_timeout, sandboxed)
             code, log = _run(command, work_dir, submission_timeout)
+        except OSError as error:  # a submission folder that cannot be copied, say
+            return student, work_dir, f"could not prepare its grading: {error}", time.perf_counter() - start
         finally:
             with lock:
                 free_slots.append(slot)
@@ -392,7 +395,11 @@ def grade_class(
             futures = [pool.submit(grade_one, i, s) for i, s in enumerate(names)]
             for future in as_completed(futures):
                 student, work_dir, reason, seconds = future.result()
-                outcome = merge(root, assignment, student, None if reason else work_dir)
+                try:
+                    outcome = merge(root, assignment, student, None if reason else work_dir)
+                except Exception as error:  # noqa: BLE001 (its results are unreadable: its own loss only)
+                    reason = f"its grading results could not be read: {type(error).__name__}: {error}"
+                    outcome = merge(root, assignment, student, None)
                 outcome.reason, outcome.seconds = reason, seconds
                 outcomes.append(outcome)
                 if not keep_work:

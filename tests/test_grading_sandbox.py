@@ -96,6 +96,16 @@ def attacks(root, blank, port):
             "",
         ),
         "steals_answers": (blank_stealer, 0.0, ""),
+        # nbgrader writes the graded notebook where the submission's notebook was: make that a link
+        "swaps_in_a_link": (
+            with_first_answer(
+                "import os\n"
+                f"os.remove({CHAPTER + '.ipynb'!r})\n"
+                f"os.symlink({str(root / 'grader' / 'gradebook.db')!r}, {CHAPTER + '.ipynb'!r})\n"
+            ),
+            0.0,
+            "could not",
+        ),
         "opens_socket": (
             with_first_answer(
                 "import socket\n"
