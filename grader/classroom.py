@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
 import re
 import shutil
-import subprocess
+import signal
 import sys
 import tempfile
 import threading
 import time
+import traceback
 import warnings
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -136,7 +138,7 @@ def prepare(
     cell_timeout: int,
     sandboxed: bool = True,
 ) -> list[str]:
-    """Lay out ``work_dir`` for grading one submission; return the nbgrader command to run there."""
+    """Lay out ``work_dir`` for grading one submission; return the ``nbgrader autograde`` arguments."""
     root = Path(root).resolve()
     (work_dir / "grader").mkdir(parents=True)
     shutil.copyfile(_sqlite_path(gradebook_url(root)), work_dir / "grader" / "gradebook.db")
@@ -157,10 +159,9 @@ def prepare(
     )
     runtime = work_dir / "runtime"
     runtime.mkdir()
-    nbgrader = str(Path(sys.executable).parent / "nbgrader")
-    command = [nbgrader, "autograde", assignment, f"--student={student}", "--create", "--force"]
+    arguments = [assignment, f"--student={student}", "--create", "--force"]
     if not sandboxed:
-        return command
+        return arguments
     with (work_dir / "nbgrader_config.py").open("a") as config_file:
         config_file.write(
             "c.KernelManager.transport = 'ipc'  # Unix sockets: the kernel has no network at all\n"
@@ -183,7 +184,7 @@ def prepare(
         folder = work_dir / "jupyter" / "kernels" / name
         folder.mkdir(parents=True)
         (folder / "kernel.json").write_text(json.dumps(sandbox.kernelspec(config_path)))
-    return sandbox.worker_command(work_dir, command)
+    return arguments
 
 
 def _worker_environment(work_dir: Path) -> dict[str, str]:
@@ -202,26 +203,52 @@ def _worker_environment(work_dir: Path) -> dict[str, str]:
     return env
 
 
-def _run(command: list[str], work_dir: Path, timeout: float) -> tuple[int | None, str]:
-    """Run ``command`` in ``work_dir``; (exit code or None on time-out, its output)."""
+# nbgrader and nbconvert take seconds of CPU to import: the graders are forked from a server
+# process that has imported them once (a fresh process per submission all the same).
+_GRADERS = multiprocessing.get_context("forkserver")
+_GRADERS.set_forkserver_preload(["nbgrader.apps.autogradeapp"])
+
+
+def _autograde(work_dir: str, arguments: list[str], env: dict[str, str]) -> None:
+    """In a forked process: ``nbgrader autograde ARGUMENTS`` in ``work_dir``, output to its log."""
+    os.setsid()
+    log = os.open(os.path.join(work_dir, "grading.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.chdir(work_dir)
+    os.environ.clear()
+    os.environ.update(env)
+    code = 1
+    try:
+        from nbgrader.apps.autogradeapp import AutogradeApp
+
+        AutogradeApp.launch_instance(arguments)
+        code = 0
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else 1
+    except BaseException:  # noqa: BLE001 (reported in the log, scored as a failed grading)
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _run(arguments: list[str], work_dir: Path, timeout: float) -> tuple[int | None, str]:
+    """``nbgrader autograde ARGUMENTS`` in ``work_dir``; (exit code or None on time-out, its log)."""
     (work_dir / "home").mkdir(exist_ok=True)
-    with open(work_dir / "grading.log", "w+") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=work_dir,
-            env=_worker_environment(work_dir),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            code = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait()
-            code = None
-        log.seek(0)
-        return code, log.read()
+    process = _GRADERS.Process(
+        target=_autograde, args=(str(work_dir), arguments, _worker_environment(work_dir))
+    )
+    process.start()
+    process.join(timeout)
+    code = process.exitcode
+    if process.is_alive():  # its kernel dies with it (bwrap --die-with-parent)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.join()
+        code = None
+    log = work_dir / "grading.log"
+    return code, log.read_text(errors="replace") if log.exists() else ""
 
 
 REASONS = (  # (pattern in nbgrader's log, what it means), first match wins
@@ -373,6 +400,8 @@ def grade_class(
         except OSError as error:  # a submission folder that cannot be copied, say
             return student, work_dir, f"could not prepare its grading: {error}", time.perf_counter() - start
         finally:
+            if sandboxed:  # whatever the submission left running (a fork bomb's children) ends here
+                sandbox.kill_user_processes(FIRST_UID + slot)
             with lock:
                 free_slots.append(slot)
         graded = work_dir / "grader" / "autograded" / student / assignment

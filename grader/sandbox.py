@@ -1,19 +1,17 @@
 """Run untrusted student code in a sandbox: no network, hidden files, limits, its own user.
 
-Two layers, both built with bubblewrap (``bwrap``, Debian package ``bubblewrap``):
+The kernel that runs a student's code is started through this file (:func:`kernelspec` points
+Jupyter at ``python grader/sandbox.py kernel CONFIG CONNECTION_FILE``), inside bubblewrap
+(``bwrap``, Debian package ``bubblewrap``):
 
-* :func:`worker_command` wraps one ``nbgrader autograde`` of one submission: the whole file
-  system read-only except the submission's private work folder, no network, its own process
-  namespace. nbgrader is trusted, but it writes files the student's code could have replaced
-  by symbolic links; read-only everywhere else, such a write cannot reach the gradebook or
-  another submission.
-* the kernel that runs the student's code is started through this file (:func:`kernelspec`
-  points Jupyter at ``python grader/sandbox.py kernel CONFIG CONNECTION_FILE``): it sees no
-  network, none of the hidden folders (solutions, tests, gradebook, other submissions, its own
-  work folder except the notebook's folder), has no capabilities, runs as a user id of its own
-  (one per parallel slot, so a fork bomb exhausts only its own process limit) and has limits on
-  memory (``RLIMIT_AS``: an allocation past it raises ``MemoryError`` in the cell), processes
-  and threads (``RLIMIT_NPROC``) and file size (``RLIMIT_FSIZE``).
+* no network, its own process, IPC and host-name namespaces;
+* the whole file system read-only, the hidden folders (solutions, tests, gradebook, other
+  submissions, its own work folder) empty, a private ``/tmp`` in memory;
+* the notebook's folder is a private *copy*: what the code writes there (or links it plants)
+  never reaches the files nbgrader writes the graded notebook to;
+* no capabilities, and a user id of its own (one per parallel slot, so a fork bomb exhausts
+  only its own process limit), with limits on memory (``RLIMIT_AS``: an allocation past it
+  raises ``MemoryError`` in the cell), processes and threads (``RLIMIT_NPROC``) and file size.
 
 The full sandbox needs root (to switch user ids); :func:`check` says what is possible here.
 This file uses the standard library only: it starts every kernel, so it must start fast.
@@ -29,7 +27,9 @@ import json
 import os
 import resource
 import shutil
+import signal
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -89,12 +89,12 @@ def check() -> str | None:
     return None
 
 
-def _bwrap(*, tmp_size: int | None = None, hidden=(), writable=(), readable=None) -> list[str]:
+def _bwrap(*, tmp_size: int | None = None, hidden=(), writable=None, readable=None) -> list[str]:
     """bwrap arguments: read-only root, fresh /dev, /proc and /tmp, no network, own process tree.
 
     Mounts in this order: a private /tmp (RAM, ``tmp_size`` bytes at most), the ``hidden``
-    folders emptied, the ``writable`` folders bound back (they may lie inside hidden ones),
-    then ``readable`` ({real path: path inside}) read-only.
+    folders emptied, then ``writable`` and ``readable`` ({real path: path inside}; these may
+    lie inside hidden ones), read-write and read-only.
     """
     args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     if tmp_size is not None:
@@ -106,20 +106,46 @@ def _bwrap(*, tmp_size: int | None = None, hidden=(), writable=(), readable=None
     # bwrap would create the mount points inside the fresh mounts with mode 0700: other users
     # (the kernel's) could not reach what is bound there.
     fresh = [Path("/tmp"), *map(Path, hidden)]
-    targets = [*map(Path, writable), *map(Path, (readable or {}).values())]
+    targets = [*map(Path, (writable or {}).values()), *map(Path, (readable or {}).values())]
     parents = {a for t in targets for a in t.parents if any(a.is_relative_to(f) and a != f for f in fresh)}
     for parent in sorted(parents, key=lambda a: len(a.parts)):
         args += ["--perms", "0755", "--dir", str(parent)]
-    for path in writable:
-        args += ["--bind", str(path), str(path)]
+    for real, seen in (writable or {}).items():
+        args += ["--bind", str(real), str(seen)]
     for real, seen in (readable or {}).items():
         args += ["--ro-bind", str(real), str(seen)]
     return [*args, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
 
 
-def worker_command(work_dir: Path, argv: list[str]) -> list[str]:
-    """``argv`` (an nbgrader command) confined: only ``work_dir`` writable, no network."""
-    return [*_bwrap(writable=[work_dir]), "--chdir", str(work_dir), "--", *argv]
+def kill_user_processes(uid: int, attempts: int = 100) -> int:
+    """SIGKILL every process of user ``uid`` until none is left (a fork bomb forks while we kill).
+
+    Each parallel slot's kernels run as a user of their own, so after a submission this ends
+    whatever it left behind. Returns how many processes were killed.
+    """
+    killed = 0
+    for _ in range(attempts):
+        pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _owner(p) == uid]
+        if not pids:
+            return killed
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+    raise RuntimeError(f"processes of user {uid} keep appearing after {attempts} rounds of SIGKILL")
+
+
+def _owner(proc: Path) -> int | None:
+    """The user of a live process (None for one gone, or a zombie: dead, waiting to be reaped)."""
+    try:
+        if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return None
+        return proc.stat().st_uid
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
 
 
 def kernelspec(config_path: Path, display_name: str = "Python 3 (sandboxed grading)") -> dict:
@@ -148,13 +174,14 @@ def _give_to(path: Path, uid: int) -> None:
                 os.lchown(os.path.join(root, name), uid, uid)
 
 
-def kernel_command(config: KernelConfig, connection_file: str, cwd: str) -> list[str]:
-    """The command that runs ipykernel for ``connection_file`` in the sandbox, in folder ``cwd``."""
+def kernel_command(config: KernelConfig, connection_file: str, cwd: str, scratch: str) -> list[str]:
+    """The command that runs ipykernel for ``connection_file`` in the sandbox.
+
+    The kernel works in folder ``cwd``, which is ``scratch`` (a copy) seen at ``cwd``'s path.
+    """
+    writable = {scratch: cwd, config.runtime_dir: config.runtime_dir}
     inside = _bwrap(
-        tmp_size=config.limits.tmp_bytes,
-        hidden=config.hidden,
-        writable=[cwd, config.runtime_dir],
-        readable=config.readable,
+        tmp_size=config.limits.tmp_bytes, hidden=config.hidden, writable=writable, readable=config.readable
     )
     inside += ["--chdir", cwd]
     drop = [
@@ -174,7 +201,9 @@ def launch_kernel(config_path: str, connection_file: str, extra: list[str]) -> N
     """Entry point of the kernelspec: confine, limit, then become the kernel (``exec``)."""
     config = KernelConfig.read(Path(config_path))
     cwd = os.getcwd()
-    for path in (cwd, config.runtime_dir, connection_file):
+    scratch = Path(config.runtime_dir).parent / f"kernel-{os.getpid()}"
+    shutil.copytree(cwd, scratch, symlinks=True)
+    for path in (scratch, config.runtime_dir, connection_file):
         _give_to(Path(path), config.uid)
     limits = config.limits
     for which, value in (
@@ -194,7 +223,7 @@ def launch_kernel(config_path: str, connection_file: str, extra: list[str]) -> N
             **config.env,
         }
     )
-    command = kernel_command(config, connection_file, cwd) + extra
+    command = kernel_command(config, connection_file, cwd, str(scratch)) + extra
     os.umask(0o022)  # bwrap creates the mount points with it: the kernel's user must traverse them
     os.execvpe(command[0], command, env)
 

@@ -104,10 +104,11 @@ def test_the_kernel_sandbox_mounts_in_an_order_that_hides_and_then_binds(tmp_pat
     config = sandbox.KernelConfig(
         uid=1_900_000, hidden=[str(work), str(REPO / "solutions")], runtime_dir=str(work / "0" / "runtime")
     )
-    command = sandbox.kernel_command(config, "k.json", str(cwd))
+    scratch = work / "0" / "kernel-1"
+    command = sandbox.kernel_command(config, "k.json", str(cwd), str(scratch))
     joined = " ".join(command)
     assert command[0] == "bwrap" and "--unshare-net" in command and "--ro-bind / /" in joined
-    order = ["--tmpfs /tmp ", f"--tmpfs {work} ", f"--dir {work / '0'} ", f"--bind {cwd} {cwd}"]
+    order = ["--tmpfs /tmp ", f"--tmpfs {work} ", f"--dir {work / '0'} ", f"--bind {scratch} {cwd}"]
     assert [joined.index(part) for part in order] == sorted(joined.index(part) for part in order)
     assert f"--tmpfs {REPO / 'solutions'}" in joined
     assert f"--perms 0755 --dir {work / '0' / 'grader'} " in joined  # reachable by the kernel's user

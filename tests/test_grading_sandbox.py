@@ -96,15 +96,17 @@ def attacks(root, blank, port):
             "",
         ),
         "steals_answers": (blank_stealer, 0.0, ""),
-        # nbgrader writes the graded notebook where the submission's notebook was: make that a link
+        # nbgrader writes the graded notebook where the submission's notebook was: make that a
+        # link to the gradebook (the kernel works in a copy of that folder, so the link stays there)
         "swaps_in_a_link": (
             with_first_answer(
                 "import os\n"
                 f"os.remove({CHAPTER + '.ipynb'!r})\n"
                 f"os.symlink({str(root / 'grader' / 'gradebook.db')!r}, {CHAPTER + '.ipynb'!r})\n"
+                + answer(FIRST)
             ),
-            0.0,
-            "could not",
+            9.0,
+            "",
         ),
         "opens_socket": (
             with_first_answer(
@@ -181,6 +183,7 @@ def test_broken_submissions_say_why(graded):
 
 
 def test_a_fork_bomb_costs_only_its_own_points(graded):
+    """Its cell never ends; its children are killed after it, so the next submission starts clean."""
     _, _, outcomes, _ = graded
     assert outcomes["fork_bomb"].score <= 7.0
     assert outcomes["fork_bomb"].cells.get("test_dense_vs_conv_weights", (0,))[0] == 0
