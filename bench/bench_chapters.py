@@ -46,6 +46,8 @@ METRIC_LINE = re.compile(
     r"^(?P<what>.+?) (?P<value>-?\d+\.\d+) (?:>= target|is below the target) (?P<target>\d+(?:\.\d+)?)",
     re.MULTILINE,
 )
+# a test cell comparing models prints "test accuracy: scratch 0.4250, frozen base 0.5140, fine-tuned 0.6800"
+COMPARISON_LINE = re.compile(r"^test accuracy: (?P<pairs>(?:[\w -]+ \d\.\d+(?:, )?)+)$", re.MULTILINE)
 
 
 def graded_metrics(nb: nbformat.NotebookNode) -> dict[str, tuple[float, float]]:
@@ -58,6 +60,11 @@ def graded_metrics(nb: nbformat.NotebookNode) -> dict[str, tuple[float, float]]:
         for match in METRIC_LINE.finditer(text):
             name = f"{cell.metadata.nbgrader.grade_id[5:]}: {match['what']}"
             found[name] = (float(match["value"]), float(match["target"]))
+        for match in COMPARISON_LINE.finditer(text):
+            for pair in match["pairs"].split(", "):
+                model, value = pair.rsplit(" ", 1)
+                name = f"{cell.metadata.nbgrader.grade_id[5:]}: {model} test accuracy"
+                found[name] = (float(value), float("nan"))  # no target: reported for comparison
     return found
 
 
@@ -118,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             median, target = statistics.median(reached), values[0][1]
             spread = f"runs differ: {min(reached):.4f}-{max(reached):.4f}"
             agree = "runs agree" if len(set(reached)) == 1 else spread
-            print(f"  {name:<58} {median:.4f}  target {target:g}  margin {median - target:+.4f}  {agree}")
+            goal = f"target {target:g}  margin {median - target:+.4f}" if target == target else "(compared)"
+            print(f"  {name:<58} {median:.4f}  {goal}  {agree}")
     return 1 if over else 0
 
 
