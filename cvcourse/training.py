@@ -42,7 +42,7 @@ class TrainingRun:
                 f"{self.seconds:.0f} s: validation accuracy {self.validation_accuracy:.4f}, "
                 f"test accuracy {self.test_accuracy:.4f}")
         if target is not None:
-            text += f" (target {target:.2f}, margin {self.test_accuracy - target:+.4f})"
+            text += f" (target {target:g}, margin {self.test_accuracy - target:+.4f})"
         return text
 
 
