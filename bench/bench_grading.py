@@ -65,9 +65,10 @@ def synthetic_class(student_nbs: dict[str, Path], n_students: int, seed: int = 0
                 if i < 4
                 else rng.choice(["partial", "broken"])
             )
-            answered = {"solved": names, "blank": []}.get(kind) or rng.sample(
-                names, rng.randint(1, len(names))
-            )
+            if kind in ("solved", "blank"):
+                answered = names if kind == "solved" else []
+            else:
+                answered = rng.sample(names, rng.randint(1, len(names)))
             cells = answer_cells(nb)
             for name in answered:
                 cells[name].source = solution[name].source
