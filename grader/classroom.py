@@ -174,6 +174,7 @@ def prepare(
     config = sandbox.KernelConfig(
         uid=FIRST_UID + slot,
         hidden=hidden_paths(root, work_dir),
+        keep=[str(REPO), sys.prefix, sys.base_prefix],  # the course and its Python, wherever they are
         runtime_dir=str(runtime),
         limits=limits,
         readable=readable,

@@ -61,6 +61,7 @@ class KernelConfig:
     uid: int
     hidden: list[str]
     runtime_dir: str
+    keep: list[str] = field(default_factory=list)  # needed inside even if under /tmp (read-only)
     limits: Limits = field(default_factory=Limits)
     readable: dict[str, str] = field(default_factory=dict)  # real path -> path seen inside
     env: dict[str, str] = field(default_factory=dict)
@@ -89,10 +90,11 @@ def check() -> str | None:
     return None
 
 
-def _bwrap(*, tmp_size: int | None = None, hidden=(), writable=None, readable=None) -> list[str]:
+def _bwrap(*, tmp_size: int | None = None, keep=(), hidden=(), writable=None, readable=None) -> list[str]:
     """bwrap arguments: read-only root, fresh /dev, /proc and /tmp, no network, own process tree.
 
-    Mounts in this order: a private /tmp (RAM, ``tmp_size`` bytes at most), the ``hidden``
+    Mounts in this order: a private /tmp (RAM, ``tmp_size`` bytes at most), the ``keep``
+    folders that lay inside /tmp bound back read-only (the course, its Python), the ``hidden``
     folders emptied, then ``writable`` and ``readable`` ({real path: path inside}; these may
     lie inside hidden ones), read-write and read-only.
     """
@@ -100,6 +102,9 @@ def _bwrap(*, tmp_size: int | None = None, hidden=(), writable=None, readable=No
     if tmp_size is not None:
         args += ["--size", str(tmp_size)]
     args += ["--perms", "1777", "--tmpfs", "/tmp"]
+    for path in sorted({Path(p).resolve() for p in keep}, key=lambda p: len(p.parts)):
+        if path.is_relative_to("/tmp") and path != Path("/tmp") and path.exists():
+            args += ["--ro-bind", str(path), str(path)]
     for path in hidden:
         if Path(path).exists():
             args += ["--tmpfs", str(path)]
@@ -181,7 +186,11 @@ def kernel_command(config: KernelConfig, connection_file: str, cwd: str, scratch
     """
     writable = {scratch: cwd, config.runtime_dir: config.runtime_dir}
     inside = _bwrap(
-        tmp_size=config.limits.tmp_bytes, hidden=config.hidden, writable=writable, readable=config.readable
+        tmp_size=config.limits.tmp_bytes,
+        keep=config.keep,
+        hidden=config.hidden,
+        writable=writable,
+        readable=config.readable,
     )
     inside += ["--chdir", cwd]
     drop = [

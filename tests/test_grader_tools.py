@@ -3,6 +3,7 @@ the repository, the sandbox's command lines, the grading report."""
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -115,6 +116,25 @@ def test_the_kernel_sandbox_mounts_in_an_order_that_hides_and_then_binds(tmp_pat
     drop = command.index("setpriv")
     assert "--reuid=1900000" in command[drop:] and "--bounding-set=-all" in command[drop:]
     assert command[-4:] == ["-m", "ipykernel_launcher", "-f", "k.json"]
+
+
+def test_a_course_under_tmp_stays_visible_to_the_kernel(tmp_path):
+    """CI clones the repository into /tmp: its Python must survive the kernel's private /tmp."""
+    course = Path("/tmp") / tmp_path.name / "course"
+    (course / "solutions").mkdir(parents=True)
+    try:
+        config = sandbox.KernelConfig(
+            uid=1_900_000,
+            hidden=[str(course / "solutions")],
+            runtime_dir=str(tmp_path),
+            keep=[str(course), "/usr"],
+        )
+        joined = " ".join(sandbox.kernel_command(config, "k.json", str(tmp_path), str(tmp_path)))
+        order = ["--tmpfs /tmp ", f"--ro-bind {course} {course}", f"--tmpfs {course / 'solutions'}"]
+        assert [joined.index(part) for part in order] == sorted(joined.index(part) for part in order)
+        assert "--ro-bind /usr /usr" not in joined  # outside /tmp it is visible anyway
+    finally:
+        shutil.rmtree(course.parent)
 
 
 def test_the_sandbox_says_what_is_missing(monkeypatch):
