@@ -64,7 +64,7 @@ def graded_metrics(nb: nbformat.NotebookNode) -> dict[str, tuple[float, float]]:
             for pair in match["pairs"].split(", "):
                 model, value = pair.rsplit(" ", 1)
                 name = f"{cell.metadata.nbgrader.grade_id[5:]}: {model} test accuracy"
-                found[name] = (float(value), float("nan"))  # no target: reported for comparison
+                found.setdefault(name, (float(value), float("nan")))  # no target: reported for comparison
     return found
 
 
