@@ -42,7 +42,7 @@ from sqlalchemy.exc import SAWarning
 from tqdm.auto import tqdm
 
 from grader import sandbox
-from grader.course import CONFIG, REPO, nbgrader_environment
+from grader.course import REPO, nbgrader_environment, write_course_config
 
 FIRST_UID = 1_900_000  # slot k runs its kernels as user FIRST_UID + k (no account needed)
 
@@ -149,25 +149,20 @@ def prepare(
     # nbgrader copies the assignment's other files (data) from the source folder: not the notebooks.
     (work_dir / "solutions" / assignment).mkdir(parents=True)
     copy_plain_files(root / "solutions" / assignment, work_dir / "solutions" / assignment, (".ipynb",))
-    (work_dir / "nbgrader_config.py").write_text(
-        "c = get_config()  # noqa: F821\n"
-        f"load_subconfig({str(CONFIG)!r})  # noqa: F821\n"
-        f"c.CourseDirectory.root = {str(work_dir)!r}\n"
-        f"c.CourseDirectory.db_url = 'sqlite:///{work_dir / 'grader' / 'gradebook.db'}'\n"
-        f"c.Exchange.root = {str(work_dir / 'exchange')!r}\n"
-        f"c.Execute.timeout = {int(cell_timeout)}\n"
-    )
     runtime = work_dir / "runtime"
     runtime.mkdir()
-    arguments = [assignment, f"--student={student}", "--create", "--force"]
-    if not sandboxed:
-        return arguments
-    with (work_dir / "nbgrader_config.py").open("a") as config_file:
-        config_file.write(
+    extra = f"c.Execute.timeout = {int(cell_timeout)}\n"
+    if sandboxed:
+        extra += (
             "c.KernelManager.transport = 'ipc'  # Unix sockets: the kernel has no network at all\n"
             f"c.KernelManager.ip = {str(runtime / 'kernel')!r}  # where the sockets go\n"
         )
+    write_course_config(work_dir, exchange=work_dir / "exchange", extra=extra)
+    arguments = [assignment, f"--student={student}", "--create", "--force"]
+    if not sandboxed:
+        return arguments
     readable, env = {}, {}
+    # cvcourse.data.keras_home's rule, not imported: cvcourse loads TensorFlow
     keras_home = Path(os.environ.get("KERAS_HOME", "").strip() or Path.home() / ".keras").expanduser()
     if keras_home.is_dir():  # cached data sets and weights, read-only
         readable[str(keras_home)], env["KERAS_HOME"] = "/tmp/.keras", "/tmp/.keras"
@@ -302,7 +297,7 @@ def _read_grades(url: str, assignment: str, student: str):
     with Gradebook(url) as gb:
         submission = gb.find_submission(assignment, student)
         grades = {
-            (nb.name, g.name): (g.auto_score, g.needs_manual_grade, g.max_score)
+            (nb.name, g.name): (g.auto_score, g.needs_manual_grade)
             for nb in submission.notebooks
             for g in nb.grades
         }
@@ -311,10 +306,10 @@ def _read_grades(url: str, assignment: str, student: str):
 
 
 def merge(root: Path, assignment: str, student: str, work_dir: Path | None) -> Outcome:
-    """Write one graded submission (``work_dir``; None when it failed) into the course's gradebook."""
+    """Write one graded submission (``work_dir``; None when it failed: zero) into the course's gradebook."""
     root = Path(root).resolve()
     target = root / "grader" / "autograded" / student / assignment
-    grades = comments = timestamp = None
+    grades, comments, timestamp = {}, {}, None
     if work_dir is not None:
         grades, comments, timestamp = _read_grades(
             f"sqlite:///{work_dir / 'grader' / 'gradebook.db'}", assignment, student
@@ -328,10 +323,9 @@ def merge(root: Path, assignment: str, student: str, work_dir: Path | None) -> O
         )
         for nb in submission.notebooks:
             for grade in nb.grades:
-                auto, manual, _ = (grades or {}).get((nb.name, grade.name), (0.0, False, None))
-                grade.auto_score, grade.needs_manual_grade = (auto, manual) if grades else (0.0, False)
+                grade.auto_score, grade.needs_manual_grade = grades.get((nb.name, grade.name), (0.0, False))
             for comment in nb.comments:
-                comment.auto_comment = (comments or {}).get((nb.name, comment.name), comment.auto_comment)
+                comment.auto_comment = comments.get((nb.name, comment.name), comment.auto_comment)
         gb.db.commit()
         gb.db.expire_all()
         cells = {

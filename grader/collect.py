@@ -39,13 +39,12 @@ def student_of(name: str) -> str:
 
 def _notebooks_in(source: Path) -> dict[str, bytes]:
     """{student: notebook bytes} from a folder or a zip, refusing two notebooks for one student."""
-    found: dict[str, bytes] = {}
     if zipfile.is_zipfile(source):
         with zipfile.ZipFile(source) as archive:
             members = [m for m in archive.infolist() if not m.is_dir() and m.filename.endswith(".ipynb")]
             members = [m for m in members if "__MACOSX" not in m.filename and "checkpoint" not in m.filename]
             items = [(m.filename, m.file_size, lambda m=m: archive.read(m)) for m in members]
-            return _collect(items, found)
+            return _collect(items)
     if source.is_dir():
         paths = [p for p in sorted(source.rglob("*.ipynb")) if ".ipynb_checkpoints" not in p.parts]
         items = [
@@ -53,7 +52,7 @@ def _notebooks_in(source: Path) -> dict[str, bytes]:
             for p in paths
             if p.is_file() and not p.is_symlink()
         ]
-        return _collect(items, found)
+        return _collect(items)
     raise ValueError(f"{source}: expected a folder or a .zip of notebooks named by student")
 
 
@@ -65,7 +64,8 @@ def _without_common_folder(names: list[str]) -> list[str]:
     return [str(PurePosixPath(*p)) for p in parts]
 
 
-def _collect(items, found: dict[str, bytes]) -> dict[str, bytes]:
+def _collect(items) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
     names = _without_common_folder([name for name, _, _ in items])
     for name, (_, size, read) in zip(names, items, strict=True):
         student = student_of(name)

@@ -95,14 +95,24 @@ def make_scratch_course(root: Path, chapter_names: list[str] | None = None) -> P
     (root / "grader").mkdir(parents=True, exist_ok=True)
     for chapter in chapter_names or chapters():
         shutil.copytree(REPO / "solutions" / chapter, root / "solutions" / chapter, dirs_exist_ok=True)
-    (root / "nbgrader_config.py").write_text(
+    write_course_config(root, exchange=root / "grader" / "exchange")
+    return root
+
+
+def write_course_config(root: Path, exchange: Path, extra: str = "") -> Path:
+    """``root/nbgrader_config.py``: the course configuration, pointed at ``root`` and its own gradebook.
+
+    ``extra`` is appended (more configuration lines).
+    """
+    path = Path(root) / "nbgrader_config.py"
+    path.write_text(
         "c = get_config()  # noqa: F821\n"
         f"load_subconfig({str(CONFIG)!r})  # noqa: F821\n"
         f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.CourseDirectory.db_url = 'sqlite:///{root / 'grader' / 'gradebook.db'}'\n"
-        f"c.Exchange.root = {str(root / 'grader' / 'exchange')!r}\n"
+        f"c.CourseDirectory.db_url = 'sqlite:///{Path(root) / 'grader' / 'gradebook.db'}'\n"
+        f"c.Exchange.root = {str(exchange)!r}\n" + extra
     )
-    return root
+    return path
 
 
 def submit(root: Path, student: str, chapter: str, notebook: nbformat.NotebookNode) -> Path:

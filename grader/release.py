@@ -31,8 +31,6 @@ STUDENT_FILES = (
     "requirements.lock",
     ".gitignore",
 )
-# Never, whatever STUDENT_FILES says: where solutions and hidden tests live.
-NEVER = ("solutions", "tests", "grader", "bench", ".git", "data/cache")
 
 STUDENT_MAKEFILE = """\
 # Shortcuts for the course; `make help` lists them.
@@ -114,8 +112,6 @@ def export_student_repository(root: Path, destination: Path) -> list[str]:
         else:
             shutil.copy2(source, target)
         copied.append(relative)
-    for relative in NEVER:
-        shutil.rmtree(destination / relative, ignore_errors=True)
     listed = "\n".join(
         f"- `course/{name}/{name}.ipynb`" for name in chapters(root) if (root / "course" / name).is_dir()
     )
