@@ -41,7 +41,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 from tqdm.auto import tqdm
 
-from grader import sandbox
+from grader import plan, sandbox, trusted_execute
 from grader.course import REPO, nbgrader_environment, write_course_config
 
 FIRST_UID = 1_900_000  # slot k runs its kernels as user FIRST_UID + k (no account needed)
@@ -157,6 +157,7 @@ def prepare(
             "c.KernelManager.transport = 'ipc'  # Unix sockets: the kernel has no network at all\n"
             f"c.KernelManager.ip = {str(runtime / 'kernel')!r}  # where the sockets go\n"
         )
+    extra += trusted_configuration(root, assignment, work_dir)
     write_course_config(work_dir, exchange=work_dir / "exchange", extra=extra)
     arguments = [assignment, f"--student={student}", "--create", "--force"]
     if not sandboxed:
@@ -181,6 +182,30 @@ def prepare(
         folder.mkdir(parents=True)
         (folder / "kernel.json").write_text(json.dumps(sandbox.kernelspec(config_path)))
     return arguments
+
+
+def trusted_configuration(root: Path, assignment: str, work_dir: Path) -> str:
+    """nbgrader configuration lines that run the test cells of trusted chapters in the test process."""
+    tmp = work_dir / "trusted"
+    tmp.mkdir()
+    process = {
+        "command": trusted_execute.test_process_command(),
+        "env": trusted_execute.test_process_environment(tmp),
+        "cwd": str(tmp),
+    }
+    path = plan.write_plan(
+        root / "solutions" / assignment,
+        f"sqlite:///{work_dir / 'grader' / 'gradebook.db'}",
+        assignment,
+        work_dir / "plan.json",
+        process,
+    )
+    return (
+        f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
+        "from grader.trusted_execute import autograde_preprocessors\n"
+        "c.Autograde.autograde_preprocessors = autograde_preprocessors()\n"
+        f"c.TrustedExecute.plan = {str(path)!r}\n"
+    )
 
 
 def _worker_environment(work_dir: Path) -> dict[str, str]:

@@ -212,6 +212,8 @@ def launch_kernel(config_path: str, connection_file: str, extra: list[str]) -> N
     cwd = os.getcwd()
     scratch = Path(config.runtime_dir).parent / f"kernel-{os.getpid()}"
     shutil.copytree(cwd, scratch, symlinks=True)
+    for notebook in scratch.rglob("*.ipynb"):  # the graded notebook holds the hidden tests
+        notebook.unlink()
     for path in (scratch, config.runtime_dir, connection_file):
         _give_to(Path(path), config.uid)
     limits = config.limits

@@ -1,0 +1,149 @@
+"""The student's side of trusted grading: answers the grader's requests in the student's kernel.
+
+When a notebook is graded, its test cells run in a process of the grader's own; this kernel
+runs only the student's cells. Between them, the grader asks this module (through the kernel,
+one request per execution) to look up a name, call a function or class, or read an attribute,
+and gets back plain data (:mod:`cvcourse.wire`): values, or handles to objects that stay here.
+Nothing here is trusted by the grader: it only carries what the student's code returns.
+
+>>> reply = wire.decode(answer(wire.encode({"op": "lookup", "name": "x"}), {"x": 3}))
+>>> reply["ok"]
+3
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import sys
+
+import numpy as np
+
+from cvcourse import wire
+
+_objects: dict[int, object] = {}  # handle number -> object that stays here
+_numbers = itertools.count(1)
+
+
+def _keras():
+    return sys.modules.get("keras")
+
+
+def _is_keras_builtin_model(value) -> bool:
+    """A Functional or Sequential model all of whose layers are Keras' own classes."""
+    keras = _keras()
+    if keras is None or not isinstance(value, keras.Model):
+        return False
+    classes = [type(value)] + [type(layer) for layer in value._flatten_layers(include_self=False)]
+    return all(cls.__module__.startswith("keras.") for cls in classes) and type(value).__name__ in (
+        "Functional",
+        "Sequential",
+    )
+
+
+def _describe(value):
+    """What a value that is not plain data becomes: a symbolic tensor, model data, an array, a handle."""
+    keras = _keras()
+    if keras is not None and isinstance(value, keras.KerasTensor):
+        return wire.SymbolicTensor(tuple(value.shape), str(value.dtype))
+    if _is_keras_builtin_model(value):
+        return wire.ModelData(value.to_json(), tuple(np.asarray(w) for w in value.get_weights()))
+    is_layer = keras is not None and isinstance(value, (keras.layers.Layer, keras.Model))
+    if hasattr(value, "__array__") and not is_layer and not isinstance(value, type):
+        return value  # a tensor: the wire converts it to its array
+    number = next(_numbers)
+    _objects[number] = value
+    cls = value if isinstance(value, type) else type(value)
+    bases = tuple(f"{c.__module__}.{c.__qualname__}" for c in getattr(cls, "__mro__", (cls,)))
+    return wire.Handle(number, f"{type(value).__module__}.{type(value).__qualname__}", bases, callable(value))
+
+
+def _from_handle(handle: wire.Handle):
+    try:
+        return _objects[handle.number]
+    except KeyError:
+        raise wire.WireError(f"no object number {handle.number} here") from None
+
+
+def _from_symbolic(tensor: wire.SymbolicTensor):
+    import keras
+
+    return keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype)
+
+
+def _from_model(data: wire.ModelData):
+    import keras
+
+    model = keras.models.model_from_json(data.config)
+    model.set_weights(list(data.weights))
+    return model
+
+
+def _arrays(value, path=()):
+    """(path, array) of every NumPy array in ``value`` (in lists, tuples and dicts too)."""
+    if isinstance(value, np.ndarray):
+        yield path, value
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _arrays(item, (*path, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, (str, int)):
+                yield from _arrays(item, (*path, key))
+
+
+def _error(error: BaseException) -> dict:
+    bases = [c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"]
+    return {"error": {"type": type(error).__name__, "bases": bases, "message": str(error)[:4000]}}
+
+
+def _run(request: dict, namespace: dict):
+    op = request.get("op")
+    if op == "lookup":
+        name = request["name"]
+        if name not in namespace:
+            raise NameError(f"name {name!r} is not defined")
+        return namespace[name]
+    target = request.get("target")
+    if op == "call":
+        return target(*request.get("args", ()), **request.get("kwargs", {}))
+    if op == "getattr":
+        return getattr(target, request["name"])
+    if op == "getitem":
+        return target[request["key"]]
+    if op == "len":
+        return len(target)
+    if op == "list":
+        return list(target)
+    if op == "str":
+        return str(target)
+    if op == "repr":
+        return repr(target)
+    raise ValueError(f"unknown request {op!r}")
+
+
+def answer(message: bytes, namespace: dict) -> bytes:
+    """The reply to one request (both in the wire format), run against ``namespace``."""
+    try:
+        request = wire.decode(message, _from_handle, _from_symbolic, _from_model)
+        arguments = {"args": request.get("args", ()), "kwargs": request.get("kwargs", {})}
+        before = [(path, array.copy()) for path, array in _arrays(arguments)]
+        result = _run(request, namespace)
+        changed = [
+            [list(path), array]
+            for (path, old), (_, array) in zip(before, _arrays(arguments), strict=False)
+            if old.shape != array.shape or old.tobytes() != array.tobytes()
+        ]
+        return wire.encode({"ok": result, "changed": changed}, _describe)
+    except Exception as error:  # noqa: BLE001 - every failure goes back as its type and message
+        return wire.encode(_error(error))
+
+
+def serve(request: str, mime: str) -> None:
+    """Entry point the grader executes in the kernel: answer ``request`` (base64) as display data ``mime``."""
+    from IPython import get_ipython
+    from IPython.display import publish_display_data
+
+    shell = get_ipython()
+    reply = answer(base64.b64decode(request), shell.user_ns if shell is not None else {})
+    publish_display_data({mime: base64.b64encode(reply).decode()})

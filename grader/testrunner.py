@@ -1,0 +1,313 @@
+"""The grader's test process: runs a notebook's test cells, away from the student's code.
+
+When a chapter is graded, nbgrader's executor (:mod:`grader.trusted_execute`) sends this process
+the instructor's set-up cells once, then each test cell in turn; the student's cells run in the
+sandboxed kernel. A test cell reaches the student's work only through names it uses that the
+student defines (the exercises): each becomes, for that cell, the plain value the student's
+kernel holds (:mod:`cvcourse.wire`) or a :class:`Remote` that forwards calls and attribute reads
+to it. Nothing the student's kernel sends is executed here, and nothing here is reachable from
+it: a student's hooks, patches and replaced libraries live in another process.
+
+Run as ``python -m grader.testrunner FD``: FD is one end of a pipe to the executor, which sends
+JSON messages (``setup``, ``run``, ``answer``) and gets back ``ask`` (a request for the
+student's kernel) and ``done`` (the cell's outputs, in nbformat's shape).
+
+>>> outputs = run_cell("1 + 1", {}, 1)
+>>> outputs[0]["data"]["text/plain"]
+'2'
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import builtins
+import io
+import json
+import os
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+from cvcourse import wire
+
+
+class StudentError(Exception):
+    """An exception raised by the student's code that is not one of Python's own."""
+
+
+def _student_exception(error: dict) -> BaseException:
+    """The exception to raise here for one raised in the student's kernel (by type name only)."""
+    message = str(error.get("message", ""))
+    for name in error.get("bases", []) or [error.get("type")]:
+        cls = getattr(builtins, str(name), None)
+        if isinstance(cls, type) and issubclass(cls, Exception) and cls is not Exception:
+            try:
+                return cls(message)
+            except TypeError:  # an exception class that needs other arguments
+                break
+        if cls is KeyboardInterrupt:
+            return TimeoutError(f"the student's code was interrupted: {message}")
+    return StudentError(f"{error.get('type', 'Exception')}: {message}")
+
+
+class Channel:
+    """This process's end of the pipe: requests for the student's kernel go through it."""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def send(self, message: dict) -> None:
+        self.connection.send_bytes(json.dumps(message).encode())
+
+    def receive(self) -> dict:
+        return json.loads(self.connection.recv_bytes())
+
+    def ask(self, request: dict, arguments=None):
+        """Send ``request`` to the student's kernel; its value, or raise what the student's code raised."""
+        self.send({"op": "ask", "payload": base64.b64encode(wire.encode(request, _describe_here)).decode()})
+        reply = self.receive()
+        if reply.get("op") != "answer":
+            raise RuntimeError(f"the grader's executor sent {reply.get('op')!r} instead of an answer")
+        if "error" in reply:  # no answer came: a time-out, a dead kernel
+            raise _student_exception({"type": reply["error"]["type"], "message": reply["error"]["message"]})
+        try:
+            value = wire.decode(base64.b64decode(reply["payload"]), self._remote, _symbolic, _rebuild_model)
+        except (wire.WireError, ValueError) as error:
+            raise StudentError(
+                f"the student's kernel sent something that is not plain data ({error})"
+            ) from None
+        if not isinstance(value, dict) or not ({"ok", "error"} & set(value)):
+            raise StudentError("the student's kernel sent a malformed answer")
+        if "error" in value:
+            raise _student_exception(value["error"] if isinstance(value["error"], dict) else {})
+        if arguments is not None:
+            _write_back(arguments, value.get("changed", []))
+        return value["ok"]
+
+    def _remote(self, handle: wire.Handle):
+        return Remote(self, handle)
+
+
+def _write_back(arguments: dict, changed) -> None:
+    """Copy into the arrays passed to a call what the student's code wrote into its copies of them."""
+    for path, array in changed if isinstance(changed, list) else []:
+        target = arguments
+        try:
+            for step in path:
+                target = target[step]
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(target, np.ndarray) and isinstance(array, np.ndarray) and target.flags.writeable:
+            if target.shape == array.shape:
+                np.copyto(target, array, casting="unsafe")
+
+
+def _describe_here(value):
+    """What of this side's values may go to the student's kernel besides plain data."""
+    if isinstance(value, Remote):
+        return value._handle
+    keras = sys.modules.get("keras")
+    if keras is not None and isinstance(value, keras.KerasTensor):
+        return wire.SymbolicTensor(tuple(value.shape), str(value.dtype))
+    return value
+
+
+def _symbolic(tensor: wire.SymbolicTensor):
+    import keras
+
+    return keras.KerasTensor(shape=tensor.shape, dtype=tensor.dtype)
+
+
+def _keras_classes(config):
+    """Every (class_name, module) a serialised Keras config names, depth first."""
+    if isinstance(config, dict):
+        if "class_name" in config:
+            yield str(config.get("class_name")), str(config.get("module") or "")
+        for value in config.values():
+            yield from _keras_classes(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _keras_classes(value)
+
+
+def _rebuild_model(data: wire.ModelData):
+    """A model of Keras' own layers, rebuilt here from its config, with the student's weights."""
+    import keras
+
+    try:
+        config = json.loads(data.config)
+    except ValueError:
+        raise StudentError("the model's configuration is not JSON") from None
+    for name, module in _keras_classes(config):
+        if name == "Lambda" or (module and not module.startswith("keras")):
+            raise StudentError(
+                f"the model uses {name} from {module or 'an unknown module'}, not a Keras layer"
+            )
+    try:
+        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+        model.set_weights(list(data.weights))
+    except Exception as error:  # noqa: BLE001 - the student's model, whatever is wrong with it
+        raise StudentError(f"the model could not be rebuilt from its configuration: {error}") from None
+    return model
+
+
+class Remote:
+    """An object in the student's kernel: calls, attribute reads and indexing are sent there.
+
+    Arguments and results cross as plain data; arrays passed to a call come back with what the
+    student's code wrote into them. ``Remote`` answers nothing by itself: it is never equal to
+    anything but itself, and never an instance of the student's classes here.
+    """
+
+    __slots__ = ("_channel", "_handle", "_cvcourse_name")
+
+    def __init__(self, channel: Channel, handle: wire.Handle, name: str | None = None):
+        object.__setattr__(self, "_channel", channel)
+        object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "_cvcourse_name", name)
+
+    def __call__(self, *args, **kwargs):
+        arguments = {"args": list(args), "kwargs": dict(kwargs)}
+        request = {"op": "call", "target": self._handle, **arguments}
+        return self._channel.ask(request, {"args": args, "kwargs": kwargs})
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self._channel.ask({"op": "getattr", "target": self._handle, "name": name})
+
+    def __setattr__(self, name, value):
+        raise AttributeError("the student's objects are read here, not changed")
+
+    def __getitem__(self, key):
+        return self._channel.ask({"op": "getitem", "target": self._handle, "key": key})
+
+    def __len__(self) -> int:
+        value = self._channel.ask({"op": "len", "target": self._handle})
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise TypeError("the student's object gave no valid length")
+        return value
+
+    def __iter__(self):
+        values = self._channel.ask({"op": "list", "target": self._handle})
+        return iter(values if isinstance(values, list) else [])
+
+    @property
+    def __name__(self) -> str:
+        return self._cvcourse_name or self._handle.kind.rsplit(".", 1)[-1]
+
+    def __repr__(self) -> str:
+        return f"<the student's {self._handle.kind.rsplit('.', 1)[-1]}>"
+
+
+def _cell_names(code: str) -> set[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def bind_student_names(code: str, namespace: dict, student_names: set[str], channel: Channel) -> None:
+    """Bind in ``namespace`` each student name ``code`` uses to what the student's kernel holds now."""
+    for name in sorted(_cell_names(code) & student_names):
+        namespace.pop(name, None)
+        try:
+            value = channel.ask({"op": "lookup", "name": name})
+        except NameError:
+            continue  # the test cell meets a NameError, as in the student's kernel
+        except Exception as error:  # noqa: BLE001 - a value that cannot cross: the test meets the reason
+            value = _Unavailable(name, error)
+        if isinstance(value, Remote):
+            object.__setattr__(value, "_cvcourse_name", name)
+        namespace[name] = value
+
+
+class _Unavailable:
+    """Stands for a student's value that could not be brought here; any use raises why."""
+
+    def __init__(self, name, error):
+        self._why = f"{name} could not be read from the student's notebook: {error}"
+
+    def __getattr__(self, _):
+        raise StudentError(self._why)
+
+    def __call__(self, *args, **kwargs):
+        raise StudentError(self._why)
+
+
+def _error_output(error: BaseException) -> dict:
+    """An error output that shows the exception's type and message, never the test's code."""
+    name, message = type(error).__name__, str(error)
+    return {"output_type": "error", "ename": name, "evalue": message, "traceback": [f"{name}: {message}"]}
+
+
+def run_cell(code: str, namespace: dict, count: int) -> list[dict]:
+    """Run ``code`` in ``namespace`` as IPython would (the last expression's value is the result).
+
+    Returns the outputs in nbformat's shape: stdout and stderr streams, the result, an error.
+    """
+    out, err, outputs, result = io.StringIO(), io.StringIO(), [], None
+    error = None
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            tree = ast.parse(code, filename="<test cell>")
+            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            exec(compile(tree, "<test cell>", "exec"), namespace)  # noqa: S102 - the instructor's test code
+            if last is not None:
+                result = eval(compile(ast.Expression(last.value), "<test cell>", "eval"), namespace)  # noqa: S307
+        except BaseException as caught:  # noqa: BLE001 - every failure is the cell's output
+            error = caught
+    for name, stream in (("stdout", out), ("stderr", err)):
+        if stream.getvalue():
+            outputs.append({"output_type": "stream", "name": name, "text": stream.getvalue()})
+    if error is not None:
+        outputs.append(_error_output(error))
+    elif result is not None:
+        outputs.append(
+            {
+                "output_type": "execute_result",
+                "execution_count": count,
+                "data": {"text/plain": repr(result)},
+                "metadata": {},
+            }
+        )
+    return outputs
+
+
+def serve(connection: Connection) -> None:
+    """Answer the executor's messages until it closes the pipe."""
+    from cvcourse import checks
+
+    channel = Channel(connection)
+    namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+    student_names: set[str] = set()
+    count = 0
+    while True:
+        try:
+            message = channel.receive()
+        except EOFError:
+            return
+        if message["op"] == "setup":
+            student_names = set(message["student_names"])
+            checks.use_submitted_source(message["submission"])
+            outputs = []
+            for code in message["setup"]:
+                outputs += [o for o in run_cell(code, namespace, 0) if o["output_type"] == "error"]
+            channel.send({"op": "done", "outputs": outputs})
+        elif message["op"] == "run":
+            count += 1
+            try:
+                bind_student_names(message["code"], namespace, student_names, channel)
+                outputs = run_cell(message["code"], namespace, count)
+            except Exception as error:  # noqa: BLE001 - a broken channel fails this cell only
+                outputs = [_error_output(error)]
+            channel.send({"op": "done", "outputs": outputs})
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    serve(Connection(int(sys.argv[1])))

@@ -1,0 +1,269 @@
+"""nbgrader's executor for trusted grading: student cells in the sandbox, test cells in the grader.
+
+:class:`TrustedExecute` takes the place of nbgrader's ``Execute`` in ``nbgrader autograde``. It
+reads a *plan* (written by :func:`grader.plan.write_plan`: the test cells' source from the
+gradebook, the instructor's set-up cells, the names the student defines) and, for a notebook
+the plan names, runs
+
+* every cell that is not a known test cell in the student's kernel, as ``Execute`` does;
+* every test cell in a test process of the grader's own (:mod:`grader.testrunner`), whose
+  requests for the student's values it carries to the student's kernel and back as bytes.
+
+A test cell's outputs are written where nbgrader scores them, so scoring, late penalties and
+feedback stay nbgrader's. A student's code that runs past the cell time-out while answering a
+request is interrupted, and the test meets a ``TimeoutError``.
+
+>>> # nbgrader_config.py of a grading folder            # doctest: +SKIP
+>>> c.Autograde.autograde_preprocessors[0] = TrustedExecute
+>>> c.TrustedExecute.plan = "/tmp/cvg-1/0/plan.json"
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import queue
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection, Pipe
+from pathlib import Path
+
+from jupyter_core.utils import run_sync
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Unicode
+
+MIME = "application/vnd.cvcourse.grading-reply"  # the display data that carries the kernel's answer
+AGENT_CALL = "__import__('cvcourse.grading_agent', fromlist=['serve']).serve({request!r}, {mime!r})"
+
+
+class NoAnswer(Exception):
+    """The student's kernel gave no answer to a request (time-out, death, silence)."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+class TestProcess:
+    """The grader's test process (``python -m grader.testrunner``), started again if it fails."""
+
+    def __init__(self, command: list[str], env: dict[str, str], cwd: str, setup: dict):
+        self.command, self.env, self.cwd, self.setup = command, env, cwd, setup
+        self.process: subprocess.Popen | None = None
+        self.connection: Connection | None = None
+        self.pending_setup = False
+
+    def start(self) -> None:
+        ours, theirs = Pipe(duplex=True)
+        log = open(Path(self.cwd) / "testrunner.log", "ab")  # noqa: SIM115 - the child keeps it
+        self.process = subprocess.Popen(
+            [*self.command, str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            env=self.env,
+            cwd=self.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+        theirs.close()
+        self.connection = ours
+        self.connection.send_bytes(json.dumps({"op": "setup", **self.setup}).encode())
+        self.pending_setup = True
+
+    def stop(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = self.connection = None
+
+    def _receive(self, deadline: float) -> dict | None:
+        """The next message, or None when the process died or the deadline passed."""
+        try:
+            if not self.connection.poll(max(0.0, deadline - time.monotonic())):
+                return None
+            return json.loads(self.connection.recv_bytes())
+        except (EOFError, OSError):
+            return None
+
+    def run(self, code: str, ask, timeout: float) -> list[dict]:
+        """Outputs of test cell ``code``; ``ask(request bytes, seconds left)`` answers its requests."""
+        if self.process is None:
+            self.start()
+        deadline = time.monotonic() + timeout
+        if self.pending_setup:
+            done = self._receive(deadline)
+            self.pending_setup = False
+            if done is None or done.get("outputs"):
+                self.stop()
+                why = "it stopped" if done is None else done["outputs"][0].get("evalue", "")
+                return [_failure("GraderError", f"the grader's test process could not set up: {why}")]
+        self.connection.send_bytes(json.dumps({"op": "run", "code": code}).encode())
+        while True:
+            message = self._receive(deadline)
+            if message is None:
+                self.stop()  # hung or died: the next test cell gets a fresh one
+                return [_failure("CellTimeoutError", f"the test did not finish within {timeout:.0f} s")]
+            if message.get("op") == "done":
+                return message["outputs"]
+            if message.get("op") == "ask":
+                try:
+                    reply = ask(base64.b64decode(message["payload"]), deadline - time.monotonic())
+                    answer = {"op": "answer", "payload": base64.b64encode(reply).decode()}
+                except NoAnswer as missing:
+                    answer = {"op": "answer", "error": {"type": missing.kind, "message": str(missing)}}
+                self.connection.send_bytes(json.dumps(answer).encode())
+
+
+def _failure(name: str, message: str) -> dict:
+    return {"output_type": "error", "ename": name, "evalue": message, "traceback": [f"{name}: {message}"]}
+
+
+def submitted_sources(nb: NotebookNode, test_ids: set[str]) -> list[str]:
+    """The source of every code cell the student's kernel runs (all but the known test cells)."""
+    return [
+        cell.source
+        for cell in nb.cells
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade_id") not in test_ids
+    ]
+
+
+class TrustedExecute(Execute):
+    """nbgrader's Execute, with the test cells run in the grader's test process."""
+
+    plan = Unicode("", help="the grading plan (JSON) of this notebook").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        plans = json.loads(Path(self.plan).read_text()) if self.plan else {}
+        plan = plans.get((resources or {}).get("unique_key", ""))
+        self._tests, self._unresponsive = {}, False
+        if plan is None:  # a notebook graded in the student's kernel, as nbgrader does
+            return super().preprocess(nb, resources, km)
+        self._tests = plan["tests"]
+        setup = {
+            "setup": plan["setup"],
+            "student_names": plan["student_names"],
+            "submission": submitted_sources(nb, set(self._tests)),
+        }
+        self._test_process = TestProcess(plan["command"], plan["env"], plan["cwd"], setup)
+        self._test_process.start()  # sets up while the student's kernel starts
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self._test_process.stop()
+
+    def preprocess_cell(self, cell, resources, index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type != "code" or grade_id not in self._tests:
+            return super().preprocess_cell(cell, resources, index)
+        self._check_assign_resources(resources)
+        cell.source = self._tests[grade_id]
+        outputs = self._test_process.run(cell.source, self._ask_student, float(self.timeout or 300))
+        cell.outputs = [NotebookNode(output) for output in outputs]
+        cell.execution_count = None
+        return cell, self.resources
+
+    def _ask_student(self, request: bytes, seconds: float) -> bytes:
+        """Run one request in the student's kernel; its reply (bytes), or raise :class:`NoAnswer`."""
+        if self._unresponsive:
+            raise NoAnswer("TimeoutError", "the student's kernel stopped answering after an earlier time-out")
+        code = AGENT_CALL.format(request=base64.b64encode(request).decode(), mime=MIME)
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        deadline = time.monotonic() + max(seconds, 1.0)
+        reply = None
+        while True:
+            if time.monotonic() > deadline:
+                return self._interrupt(msg_id, seconds)
+            try:
+                message = run_sync(self.kc.get_iopub_msg)(timeout=1)
+            except queue.Empty:
+                if not run_sync(self.km.is_alive)():
+                    raise NoAnswer("RuntimeError", "the student's kernel died") from None
+                continue
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            content = message["content"]
+            if message["msg_type"] == "display_data" and MIME in content.get("data", {}):
+                try:
+                    reply = base64.b64decode(content["data"][MIME], validate=True)
+                except ValueError:
+                    reply = None
+            if message["msg_type"] == "status" and content.get("execution_state") == "idle":
+                break
+        self._drain_shell(msg_id)
+        if reply is None:
+            raise NoAnswer("RuntimeError", "the student's kernel gave no answer")
+        return reply
+
+    def _drain_shell(self, msg_id: str, seconds: float = 5.0) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                message = run_sync(self.kc.get_shell_msg)(timeout=1)
+            except queue.Empty:
+                continue
+            if message["parent_header"].get("msg_id") == msg_id:
+                return
+
+    def _interrupt(self, msg_id: str, seconds: float) -> None:
+        run_sync(self.km.interrupt_kernel)()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                message = run_sync(self.kc.get_iopub_msg)(timeout=1)
+            except queue.Empty:
+                continue
+            if (
+                message["parent_header"].get("msg_id") == msg_id
+                and message["msg_type"] == "status"
+                and message["content"].get("execution_state") == "idle"
+            ):
+                self._drain_shell(msg_id)
+                break
+        else:
+            self._unresponsive = True
+        raise NoAnswer("TimeoutError", f"the student's code ran past the time limit ({seconds:.0f} s left)")
+
+
+def autograde_preprocessors() -> list[type]:
+    """nbgrader's autograde preprocessors with :class:`TrustedExecute` in the place of ``Execute``."""
+    from nbgrader.converters import Autograde
+
+    default = Autograde.class_traits()["autograde_preprocessors"].default()
+    return [TrustedExecute if p is Execute else p for p in default]
+
+
+def test_process_command() -> list[str]:
+    """How the grader starts its test process (run from the repository root)."""
+    return [sys.executable, "-m", "grader.testrunner"]
+
+
+def test_process_environment(tmp: Path) -> dict[str, str]:
+    """The test process's environment: the grader's, without secrets, with its own temporary folder."""
+    keep = (
+        "PATH",
+        "LANG",
+        "LC_ALL",
+        "LC_CTYPE",
+        "TZ",
+        "OPENBLAS_CORETYPE",
+        "OPENBLAS_L2_SIZE",
+        "OMP_NUM_THREADS",
+    )
+    env = {key: os.environ[key] for key in keep if key in os.environ}
+    env.update(
+        {
+            "HOME": str(tmp),
+            "TMPDIR": str(tmp),
+            "MPLCONFIGDIR": str(tmp / "matplotlib"),
+            "MPLBACKEND": "Agg",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        }
+    )
+    return env
