@@ -85,7 +85,8 @@ class _Writer:
         self.to_handle = to_handle  # object -> Handle, for what is not plain data (None: refuse)
 
     def array(self, array: np.ndarray, tag: str = "array") -> dict:
-        array = np.ascontiguousarray(np.asarray(array))
+        array = np.asarray(array)  # not ascontiguousarray: it makes a 0-d array 1-d
+        array = array if array.flags.c_contiguous else array.copy(order="C")
         if array.dtype.kind not in ARRAY_KINDS or array.dtype.hasobject:
             raise WireError(
                 f"an array of dtype {array.dtype} cannot be sent (numbers, booleans or strings only)"

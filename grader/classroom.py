@@ -120,12 +120,9 @@ def _kernel_names(root: Path, assignment: str) -> set[str]:
     return names
 
 
-def hidden_paths(root: Path, work_dir: Path) -> list[str]:
-    """What student code must not see: solutions, tests, gradebook, submissions, history, work folders."""
-    places = {Path(work_dir).parent}
-    for base in {Path(root).resolve(), REPO}:
-        places |= {base / "solutions", base / "grader", base / "tests", base / ".git", base / "bench"}
-    return sorted(str(p) for p in places)
+def visible_paths() -> list[str]:
+    """What the student's kernel sees besides the system: its Python, the course package and its data."""
+    return [sys.prefix, sys.base_prefix, str(REPO / "cvcourse"), str(REPO / "data")]
 
 
 def prepare(
@@ -169,8 +166,7 @@ def prepare(
         readable[str(keras_home)], env["KERAS_HOME"] = "/tmp/.keras", "/tmp/.keras"
     config = sandbox.KernelConfig(
         uid=FIRST_UID + slot,
-        hidden=hidden_paths(root, work_dir),
-        keep=[str(REPO), sys.prefix, sys.base_prefix],  # the course and its Python, wherever they are
+        visible=visible_paths(),
         runtime_dir=str(runtime),
         limits=limits,
         readable=readable,

@@ -5,10 +5,12 @@ Jupyter at ``python grader/sandbox.py kernel CONFIG CONNECTION_FILE``), inside b
 (``bwrap``, Debian package ``bubblewrap``):
 
 * no network, its own process, IPC and host-name namespaces;
-* the whole file system read-only, the hidden folders (solutions, tests, gradebook, other
-  submissions, its own work folder) empty, a private ``/tmp`` in memory;
-* the notebook's folder is a private *copy*: what the code writes there (or links it plants)
-  never reaches the files nbgrader writes the graded notebook to;
+* an allow-list file system: the system's programs and libraries, the Python environment and
+  the course package, read-only (:data:`SYSTEM_PATHS` and what the grader adds); no solutions,
+  tests, gradebook, other submissions or other copies of the course; a private ``/tmp`` in memory;
+* an allow-list environment (:data:`ALLOWED_ENVIRONMENT`): no variable of the grader's reaches it;
+* the notebook's folder is a private *copy* without the notebook (which holds the hidden tests):
+  what the code writes there (or links it plants) never reaches the files nbgrader writes;
 * no capabilities, and a user id of its own (one per parallel slot, so a fork bomb exhausts
   only its own process limit), with limits on memory (``RLIMIT_AS``: an allocation past it
   raises ``MemoryError`` in the cell), processes and threads (``RLIMIT_NPROC``) and file size.
@@ -59,9 +61,8 @@ class KernelConfig:
     """What the kernel launcher needs, written by the grader as ``sandbox.json``."""
 
     uid: int
-    hidden: list[str]
     runtime_dir: str
-    keep: list[str] = field(default_factory=list)  # needed inside even if under /tmp (read-only)
+    visible: list[str] = field(default_factory=list)  # besides the system: the Python, the course package
     limits: Limits = field(default_factory=Limits)
     readable: dict[str, str] = field(default_factory=dict)  # real path -> path seen inside
     env: dict[str, str] = field(default_factory=dict)
@@ -90,31 +91,52 @@ def check() -> str | None:
     return None
 
 
-def _bwrap(*, tmp_size: int | None = None, keep=(), hidden=(), writable=None, readable=None) -> list[str]:
-    """bwrap arguments: read-only root, fresh /dev, /proc and /tmp, no network, own process tree.
+# What every kernel sees of the system, read-only: programs, libraries, and the few files of /etc
+# that the dynamic loader, time zones and fonts read. Nothing else of the machine is there.
+SYSTEM_PATHS = (
+    "/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32",
+    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime",
+    "/etc/fonts", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/mime.types",
+)  # fmt: skip
+# The environment variables a kernel keeps (locale, time zone, numerical libraries' settings);
+# every other one of the grader's (tokens, database addresses, paths) stays out.
+ALLOWED_ENVIRONMENT = (
+    "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TF_CPP_MIN_LOG_LEVEL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+)  # fmt: skip
 
-    Mounts in this order: a private /tmp (RAM, ``tmp_size`` bytes at most), the ``keep``
-    folders that lay inside /tmp bound back read-only (the course, its Python), the ``hidden``
-    folders emptied, then ``writable`` and ``readable`` ({real path: path inside}; these may
-    lie inside hidden ones), read-write and read-only.
+
+def allowed_environment(**extra: str) -> dict[str, str]:
+    """The allowed variables of this process's environment, with ``extra`` on top."""
+    return {**{k: os.environ[k] for k in ALLOWED_ENVIRONMENT if k in os.environ}, **extra}
+
+
+def _bwrap(*, tmp_size: int | None = None, visible=(), writable=None, readable=None) -> list[str]:
+    """bwrap arguments: an empty root with only ``visible`` (read-only), fresh /dev, /proc and /tmp.
+
+    Mounts in this order: a private /tmp (RAM, ``tmp_size`` bytes at most), the system paths and
+    ``visible`` folders at their own place, read-only (a link such as /bin -> usr/bin stays a
+    link), then ``writable`` and ``readable`` ({real path: path inside}), read-write and read-only.
+    No network, its own process tree.
     """
-    args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    args = ["bwrap", "--dev", "/dev", "--proc", "/proc"]
     if tmp_size is not None:
         args += ["--size", str(tmp_size)]
     args += ["--perms", "1777", "--tmpfs", "/tmp"]
-    for path in sorted({Path(p).resolve() for p in keep}, key=lambda p: len(p.parts)):
-        if path.is_relative_to("/tmp") and path != Path("/tmp") and path.exists():
-            args += ["--ro-bind", str(path), str(path)]
-    for path in hidden:
-        if Path(path).exists():
-            args += ["--tmpfs", str(path)]
-    # bwrap would create the mount points inside the fresh mounts with mode 0700: other users
-    # (the kernel's) could not reach what is bound there.
-    fresh = [Path("/tmp"), *map(Path, hidden)]
-    targets = [*map(Path, (writable or {}).values()), *map(Path, (readable or {}).values())]
-    parents = {a for t in targets for a in t.parents if any(a.is_relative_to(f) and a != f for f in fresh)}
+    shown = [Path(p) for p in (*SYSTEM_PATHS, *visible) if os.path.lexists(p)]
+    targets = [*shown, *map(Path, (writable or {}).values()), *map(Path, (readable or {}).values())]
+    # bwrap would create the folders leading to a mount point with mode 0700: the kernel's user
+    # could not reach what is bound there
+    parents = {a for t in targets for a in t.parents if a != Path("/") and a != Path("/tmp")}
+    parents -= {a for a in parents if any(a.is_relative_to(p) for p in shown if p != a)}
     for parent in sorted(parents, key=lambda a: len(a.parts)):
-        args += ["--perms", "0755", "--dir", str(parent)]
+        if parent not in shown:
+            args += ["--perms", "0755", "--dir", str(parent)]
+    for path in sorted(set(shown), key=lambda p: len(p.parts)):
+        if path.is_symlink() and len(path.parts) == 2:  # /bin -> usr/bin
+            args += ["--symlink", os.readlink(path), str(path)]
+        else:
+            args += ["--ro-bind", str(path.resolve()), str(path)]
     for real, seen in (writable or {}).items():
         args += ["--bind", str(real), str(seen)]
     for real, seen in (readable or {}).items():
@@ -187,8 +209,7 @@ def kernel_command(config: KernelConfig, connection_file: str, cwd: str, scratch
     writable = {scratch: cwd, config.runtime_dir: config.runtime_dir}
     inside = _bwrap(
         tmp_size=config.limits.tmp_bytes,
-        keep=config.keep,
-        hidden=config.hidden,
+        visible=config.visible,
         writable=writable,
         readable=config.readable,
     )
@@ -224,15 +245,13 @@ def launch_kernel(config_path: str, connection_file: str, extra: list[str]) -> N
         (resource.RLIMIT_CORE, 0),
     ):
         resource.setrlimit(which, (value, value))
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("JPY_", "NBGRADER_DB"))}
-    env.update(
-        {
-            "HOME": "/tmp",
-            "TMPDIR": "/tmp",
-            "MPLCONFIGDIR": "/tmp/.matplotlib",
-            "XDG_CACHE_HOME": "/tmp/.cache",
-            **config.env,
-        }
+    env = allowed_environment(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
+        HOME="/tmp",
+        TMPDIR="/tmp",
+        MPLCONFIGDIR="/tmp/.matplotlib",
+        XDG_CACHE_HOME="/tmp/.cache",
+        **config.env,
     )
     command = kernel_command(config, connection_file, cwd, str(scratch)) + extra
     os.umask(0o022)  # bwrap creates the mount points with it: the kernel's user must traverse them

@@ -112,6 +112,8 @@ def _describe_here(value):
     keras = sys.modules.get("keras")
     if keras is not None and isinstance(value, keras.KerasTensor):
         return wire.SymbolicTensor(tuple(value.shape), str(value.dtype))
+    if keras is not None and isinstance(value, keras.Model):  # a test's own model, as config and weights
+        return wire.ModelData(value.to_json(), tuple(np.asarray(w) for w in value.get_weights()))
     return value
 
 

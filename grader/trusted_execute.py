@@ -35,6 +35,8 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Unicode
 
+from grader import sandbox
+
 MIME = "application/vnd.cvcourse.grading-reply"  # the display data that carries the kernel's answer
 AGENT_CALL = "__import__('cvcourse.grading_agent', fromlist=['serve']).serve({request!r}, {mime!r})"
 
@@ -245,25 +247,12 @@ def test_process_command() -> list[str]:
 
 def test_process_environment(tmp: Path) -> dict[str, str]:
     """The test process's environment: the grader's, without secrets, with its own temporary folder."""
-    keep = (
-        "PATH",
-        "LANG",
-        "LC_ALL",
-        "LC_CTYPE",
-        "TZ",
-        "OPENBLAS_CORETYPE",
-        "OPENBLAS_L2_SIZE",
-        "OMP_NUM_THREADS",
+    return sandbox.allowed_environment(
+        PATH=os.environ.get("PATH", "/usr/bin:/bin"),
+        HOME=str(tmp),
+        TMPDIR=str(tmp),
+        MPLCONFIGDIR=str(tmp / "matplotlib"),
+        MPLBACKEND="Agg",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
     )
-    env = {key: os.environ[key] for key in keep if key in os.environ}
-    env.update(
-        {
-            "HOME": str(tmp),
-            "TMPDIR": str(tmp),
-            "MPLCONFIGDIR": str(tmp / "matplotlib"),
-            "MPLBACKEND": "Agg",
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-        }
-    )
-    return env
