@@ -139,6 +139,8 @@ def _rebuild_model(data: wire.ModelData):
     """A model of Keras' own layers, rebuilt here from its config, with the student's weights."""
     import keras
 
+    from cvcourse import training
+
     try:
         config = json.loads(data.config)
     except ValueError:
@@ -150,9 +152,11 @@ def _rebuild_model(data: wire.ModelData):
             )
     try:
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+        drawn_here = model.get_weights()
         model.set_weights(list(data.weights))
     except Exception as error:  # noqa: BLE001 - the student's model, whatever is wrong with it
         raise StudentError(f"the model could not be rebuilt from its configuration: {error}") from None
+    training.recipe_weights[model] = drawn_here  # a training recipe starts from these, not the student's
     return model
 
 
