@@ -10,6 +10,7 @@ Folders (relative to the repository root):
 """
 
 import os
+import sys
 from pathlib import Path
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
@@ -44,3 +45,9 @@ c.IgnorePattern.pattern = (
     r"|WARNING: All log messages before absl::InitializeLog"
     r"|.*(tensorflow|keras|absl)\S*:\d+: \w*Warning:)"
 )
+
+# Feedback pages show each test's visible part and its failure message, never the hidden tests.
+sys.path.insert(0, str(repo))
+from grader.feedback import feedback_preprocessors  # noqa: E402 (after the path it needs)
+
+c.GenerateFeedback.preprocessors = feedback_preprocessors()
