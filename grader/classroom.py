@@ -41,7 +41,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 from tqdm.auto import tqdm
 
-from grader import plan, sandbox, trusted_execute
+from grader import plan, repair, sandbox, trusted_execute
 from grader.course import REPO, nbgrader_environment, write_course_config
 
 FIRST_UID = 1_900_000  # slot k runs its kernels as user FIRST_UID + k (no account needed)
@@ -60,6 +60,7 @@ class Outcome:
         default_factory=dict
     )  # test cell -> (score, max, error)
     seconds: float = 0.0
+    repairs: list[str] = field(default_factory=list)  # what was repaired before grading, in words
 
 
 def gradebook_url(root: Path) -> str:
@@ -143,6 +144,14 @@ def prepare(
         root / "grader" / "submitted" / student / assignment,
         work_dir / "grader" / "submitted" / student / assignment,
     )
+    gradebook = f"sqlite:///{work_dir / 'grader' / 'gradebook.db'}"
+    repairs = []
+    for source in sorted((root / "solutions" / assignment).glob("*.ipynb")):
+        submitted = work_dir / "grader" / "submitted" / student / assignment / source.name
+        if submitted.is_file():
+            tests = repair.release_tests(gradebook, assignment, source)
+            repairs += [f"{source.stem}: {note}" for note in repair.repair_file(submitted, tests)]
+    (work_dir / "repairs.json").write_text(json.dumps(repairs))
     # nbgrader copies the assignment's other files (data) from the source folder: not the notebooks.
     (work_dir / "solutions" / assignment).mkdir(parents=True)
     copy_plain_files(root / "solutions" / assignment, work_dir / "solutions" / assignment, (".ipynb",))
@@ -446,6 +455,8 @@ def grade_class(
                     reason = f"its grading results could not be read: {type(error).__name__}: {error}"
                     outcome = merge(root, assignment, student, None)
                 outcome.reason, outcome.seconds = reason, seconds
+                repairs = work_dir / "repairs.json"
+                outcome.repairs = json.loads(repairs.read_text()) if repairs.is_file() else []
                 outcomes.append(outcome)
                 if not keep_work:
                     shutil.rmtree(work_dir, ignore_errors=True)
@@ -467,7 +478,8 @@ def write_report(root: Path, outcomes: list[Outcome]) -> Path:
         writer = csv.writer(handle)
         if new:
             writer.writerow(
-                ["assignment", "student", "score", "max_score", "reason", "failed_cells", "seconds"]
+                ["assignment", "student", "score", "max_score", "reason", "failed_cells", "repaired",
+                 "seconds"]
             )
         for o in outcomes:
             failed = "; ".join(
@@ -476,7 +488,8 @@ def write_report(root: Path, outcomes: list[Outcome]) -> Path:
                 if got < most and not o.reason
             )
             writer.writerow(
-                [o.assignment, o.student, o.score, o.max_score, o.reason, failed, f"{o.seconds:.1f}"]
+                [o.assignment, o.student, o.score, o.max_score, o.reason, failed, "; ".join(o.repairs),
+                 f"{o.seconds:.1f}"]
             )
     return path
 
@@ -494,6 +507,11 @@ def summary_table(outcomes: list[Outcome]) -> str:
         lines.append(f"{name:<34} {mean:>6.2f} {scored[0][1]:>6g} {failed:>4}/{len(scored)}")
     total_mean = sum(o.score for o in outcomes) / len(outcomes)
     lines.append(f"{'total':<34} {total_mean:>6.2f} {outcomes[0].max_score:>6g}")
+    repaired = [o for o in outcomes if o.repairs]
+    if repaired:
+        lines.append("")
+        lines.append("repaired before grading (test cells put back as released; no points lost):")
+        lines += [f"  {o.student}: {'; '.join(o.repairs)}" for o in repaired]
     unusual = [o for o in outcomes if o.reason]
     if unusual:
         lines.append("")
