@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
         help="submissions graded at once (default: the cores available)",
     )
     grd.add_argument("--cell-timeout", type=int, default=300, help="seconds one cell may run (default 300)")
+    grd.add_argument(
+        "--submission-timeout",
+        type=float,
+        default=1800,
+        help="seconds one submission may take in all (default 1800): a slow one cannot hold the class",
+    )
     grd.add_argument("--memory-gib", type=float, default=8, help="address space per kernel (default 8 GiB)")
     grd.add_argument("--no-progress", action="store_true", help="no progress bar")
     grd.add_argument(
@@ -120,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs=args.jobs,
             limits=limits,
             cell_timeout=args.cell_timeout,
+            submission_timeout=args.submission_timeout,
             progress=not args.no_progress,
             sandboxed=not args.unsafe_no_sandbox,
         )

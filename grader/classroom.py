@@ -61,6 +61,7 @@ class Outcome:
     )  # test cell -> (score, max, error)
     seconds: float = 0.0
     repairs: list[str] = field(default_factory=list)  # what was repaired before grading, in words
+    trusted: bool = True  # its test cells ran in the grader's test process (grader.plan)
 
 
 def gradebook_url(root: Path) -> str:
@@ -323,7 +324,8 @@ def cell_problems(notebook_path: Path) -> dict[str, str]:
 
 
 def _read_grades(url: str, assignment: str, student: str):
-    """{(notebook, cell): (auto_score, needs_manual_grade)}, {(notebook, cell): auto_comment}, timestamp."""
+    """{(notebook, cell): (auto_score, needs_manual_grade)}, {(notebook, cell): auto_comment}, timestamp,
+    {notebook: late-submission penalty} (what nbgrader computed for this submission)."""
     with Gradebook(url) as gb:
         submission = gb.find_submission(assignment, student)
         grades = {
@@ -332,16 +334,17 @@ def _read_grades(url: str, assignment: str, student: str):
             for g in nb.grades
         }
         comments = {(nb.name, c.name): c.auto_comment for nb in submission.notebooks for c in nb.comments}
-        return grades, comments, submission.timestamp
+        penalties = {nb.name: nb.late_submission_penalty for nb in submission.notebooks}
+        return grades, comments, submission.timestamp, penalties
 
 
 def merge(root: Path, assignment: str, student: str, work_dir: Path | None) -> Outcome:
     """Write one graded submission (``work_dir``; None when it failed: zero) into the course's gradebook."""
     root = Path(root).resolve()
     target = root / "grader" / "autograded" / student / assignment
-    grades, comments, timestamp = {}, {}, None
+    grades, comments, timestamp, penalties = {}, {}, None, {}
     if work_dir is not None:
-        grades, comments, timestamp = _read_grades(
+        grades, comments, timestamp, penalties = _read_grades(
             f"sqlite:///{work_dir / 'grader' / 'gradebook.db'}", assignment, student
         )
     with Gradebook(gradebook_url(root)) as gb, warnings.catch_warnings():
@@ -352,6 +355,7 @@ def merge(root: Path, assignment: str, student: str, work_dir: Path | None) -> O
             assignment, student, **({"timestamp": timestamp} if timestamp else {})
         )
         for nb in submission.notebooks:
+            nb.late_submission_penalty = penalties.get(nb.name, nb.late_submission_penalty)
             for grade in nb.grades:
                 grade.auto_score, grade.needs_manual_grade = grades.get((nb.name, grade.name), (0.0, False))
             for comment in nb.comments:
@@ -408,6 +412,8 @@ def grade_class(
                 f"(python -m grader release {assignment})"
             ) from None
     names = submissions(root, assignment, students)
+    sources = (root / "solutions" / assignment).glob("*.ipynb")
+    trusted = all(plan.is_trusted(nbformat.read(path, as_version=4)) for path in sources)
     jobs = jobs or len(os.sched_getaffinity(0))
     limits = limits or sandbox.Limits()
     free_slots = list(range(jobs))
@@ -457,6 +463,7 @@ def grade_class(
                 outcome.reason, outcome.seconds = reason, seconds
                 repairs = work_dir / "repairs.json"
                 outcome.repairs = json.loads(repairs.read_text()) if repairs.is_file() else []
+                outcome.trusted = trusted
                 outcomes.append(outcome)
                 if not keep_work:
                     shutil.rmtree(work_dir, ignore_errors=True)
@@ -507,6 +514,10 @@ def summary_table(outcomes: list[Outcome]) -> str:
         lines.append(f"{name:<34} {mean:>6.2f} {scored[0][1]:>6g} {failed:>4}/{len(scored)}")
     total_mean = sum(o.score for o in outcomes) / len(outcomes)
     lines.append(f"{'total':<34} {total_mean:>6.2f} {outcomes[0].max_score:>6g}")
+    if any(not o.trusted for o in outcomes):
+        lines.append("")
+        lines.append("graded in the student's kernel: this chapter's tests still run beside student code;")
+        lines.append("  its scores rest on the sandbox alone (README: what the grader promises)")
     repaired = [o for o in outcomes if o.repairs]
     if repaired:
         lines.append("")

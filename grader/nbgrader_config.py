@@ -48,6 +48,10 @@ c.IgnorePattern.pattern = (
 
 # Feedback pages show each test's visible part and its failure message, never the hidden tests.
 sys.path.insert(0, str(repo))
-from grader.feedback import feedback_preprocessors  # noqa: E402 (after the path it needs)
+from grader.answers import generate_preprocessors  # noqa: E402 (after the path it needs)
+from grader.feedback import feedback_preprocessors  # noqa: E402
 
 c.GenerateFeedback.preprocessors = feedback_preprocessors()
+
+# Cells tagged instructor-only (the answers of ch11's discussions) stay out of the student notebook.
+c.GenerateAssignment.preprocessors = generate_preprocessors()

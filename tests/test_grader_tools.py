@@ -98,20 +98,34 @@ def test_the_students_repository_is_written_to_a_new_folder_only(tmp_path):
 # ----------------------------------------------------------------------------- sandbox
 
 
-def test_the_kernel_sandbox_mounts_in_an_order_that_hides_and_then_binds(tmp_path):
+def test_the_kernel_sees_only_an_allow_list_of_the_file_system(tmp_path):
     work = tmp_path / "cvg-a"
     (work / "0" / "runtime").mkdir(parents=True)
     cwd = work / "0" / "grader" / "autograded" / "x"
     config = sandbox.KernelConfig(
-        uid=1_900_000, hidden=[str(work), str(REPO / "solutions")], runtime_dir=str(work / "0" / "runtime")
+        uid=1_900_000, runtime_dir=str(work / "0" / "runtime"), visible=[str(REPO / "cvcourse")]
     )
     scratch = work / "0" / "kernel-1"
     command = sandbox.kernel_command(config, "k.json", str(cwd), str(scratch))
     joined = " ".join(command)
-    assert command[0] == "bwrap" and "--unshare-net" in command and "--ro-bind / /" in joined
-    order = ["--tmpfs /tmp ", f"--tmpfs {work} ", f"--dir {work / '0'} ", f"--bind {scratch} {cwd}"]
+    assert command[0] == "bwrap" and "--unshare-net" in command
+    assert (
+        "--ro-bind / /" not in joined
+        and "--ro-bind /usr /usr" in joined
+        and "--symlink usr/bin /bin" in joined
+    )
+    assert f"--ro-bind {REPO / 'cvcourse'} {REPO / 'cvcourse'}" in joined
+    for hidden in (
+        REPO / "solutions",
+        REPO / "grader",
+        REPO / "tests",
+        REPO / ".git",
+        Path("/root"),
+        Path("/var"),
+    ):
+        assert f" {hidden} " not in joined + " ", hidden  # never mounted: not there at all
+    order = ["--tmpfs /tmp ", f"--dir {work / '0'} ", f"--bind {scratch} {cwd}"]
     assert [joined.index(part) for part in order] == sorted(joined.index(part) for part in order)
-    assert f"--tmpfs {REPO / 'solutions'}" in joined
     assert f"--perms 0755 --dir {work / '0' / 'grader'} " in joined  # reachable by the kernel's user
     drop = command.index("setpriv")
     assert "--reuid=1900000" in command[drop:] and "--bounding-set=-all" in command[drop:]
@@ -121,20 +135,32 @@ def test_the_kernel_sandbox_mounts_in_an_order_that_hides_and_then_binds(tmp_pat
 def test_a_course_under_tmp_stays_visible_to_the_kernel(tmp_path):
     """CI clones the repository into /tmp: its Python must survive the kernel's private /tmp."""
     course = Path("/tmp") / tmp_path.name / "course"
-    (course / "solutions").mkdir(parents=True)
+    (course / "cvcourse").mkdir(parents=True)
     try:
         config = sandbox.KernelConfig(
-            uid=1_900_000,
-            hidden=[str(course / "solutions")],
-            runtime_dir=str(tmp_path),
-            keep=[str(course), "/usr"],
+            uid=1_900_000, runtime_dir=str(tmp_path), visible=[str(course / "cvcourse")]
         )
         joined = " ".join(sandbox.kernel_command(config, "k.json", str(tmp_path), str(tmp_path)))
-        order = ["--tmpfs /tmp ", f"--ro-bind {course} {course}", f"--tmpfs {course / 'solutions'}"]
+        order = [
+            "--tmpfs /tmp ",
+            f"--dir {course} ",
+            f"--ro-bind {course / 'cvcourse'} {course / 'cvcourse'}",
+        ]
         assert [joined.index(part) for part in order] == sorted(joined.index(part) for part in order)
-        assert "--ro-bind /usr /usr" not in joined  # outside /tmp it is visible anyway
     finally:
         shutil.rmtree(course.parent)
+
+
+def test_the_kernel_environment_is_an_allow_list(monkeypatch):
+    monkeypatch.setenv("NBGRADER_DB_URL", "postgresql://secret")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    env = sandbox.allowed_environment(HOME="/tmp")
+    assert env == {
+        "LANG": "C.UTF-8",
+        "HOME": "/tmp",
+        **{k: v for k, v in env.items() if k.startswith(("OPENBLAS", "OMP", "TF_", "LC_", "TZ", "MKL"))},
+    }
 
 
 def test_the_sandbox_says_what_is_missing(monkeypatch):

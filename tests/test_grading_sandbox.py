@@ -101,7 +101,10 @@ def attacks(root, blank, port):
         "swaps_in_a_link": (
             with_first_answer(
                 "import os\n"
-                f"os.remove({CHAPTER + '.ipynb'!r})\n"
+                "try:\n"
+                f"    os.remove({CHAPTER + '.ipynb'!r})  # the kernel's copy of the folder has none\n"
+                "except OSError:\n"
+                "    pass\n"
                 f"os.symlink({str(root / 'grader' / 'gradebook.db')!r}, {CHAPTER + '.ipynb'!r})\n"
                 + answer(FIRST)
             ),
@@ -118,7 +121,7 @@ def attacks(root, blank, port):
             "",
         ),
         "kills_kernel": (with_first_answer("import os, signal\nos.kill(os.getpid(), 9)\n"), 0, "died"),
-        "deleted_cells": (deleted, None, None),
+        "deleted_cells": (deleted, 9.0, ""),  # the test cell is the instructor's: restored before grading
         "corrupted_json": ('{"cells": [ {"cell_type": "code", "sour', 0.0, "JSON"),
     }
 
@@ -196,9 +199,11 @@ def test_memory_exhaustion_costs_only_its_own_points(graded):
     assert (creep.score, creep.reason) == (7.0, "") or (creep.score == 0 and "died" in creep.reason), creep
 
 
-def test_deleted_graded_cells_score_zero_and_the_rest_counts(graded):
+def test_a_deleted_test_cell_is_restored_and_reported(graded):
     _, _, outcomes, _ = graded
-    assert outcomes["deleted_cells"].score == 7.0, outcomes["deleted_cells"]
+    assert outcomes["deleted_cells"].score == 9.0, outcomes["deleted_cells"]
+    notes = outcomes["deleted_cells"].repairs
+    assert any("test_edge_kernels" in note and "restored" in note for note in notes), notes
 
 
 def test_a_timed_out_cell_says_so(graded):

@@ -1,0 +1,317 @@
+"""The parts of trusted grading, without kernels: the wire, the agent, the test runner, repair."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from cvcourse import checks, grading_agent, wire
+from grader import plan, repair, testrunner
+
+
+class Loopback(testrunner.Channel):
+    """A channel whose "student kernel" is ``grading_agent.answer`` on a namespace, in this process."""
+
+    def __init__(self, namespace: dict):
+        self.namespace, self.reply = namespace, None
+
+    def send(self, message: dict) -> None:
+        assert message["op"] == "ask"
+        reply = grading_agent.answer(base64.b64decode(message["payload"]), self.namespace)
+        self.reply = {"op": "answer", "payload": base64.b64encode(reply).decode()}
+
+    def receive(self) -> dict:
+        return self.reply
+
+
+def round_trip(value):
+    return wire.decode(wire.encode(value))
+
+
+# ----------------------------------------------------------------------------- the wire
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        3,
+        -(2**70),
+        2.5,
+        "text",
+        1 + 2j,
+        (1, [2, 3], {"a": (4,)}),
+        {1: "one", (2, 3): None},
+        {"a", "b"},
+        frozenset({1}),
+        np.arange(6, dtype=np.int16).reshape(2, 3),
+        np.array(["ab", "c"]),
+        np.zeros((0, 3)),
+    ],
+)
+def test_plain_data_crosses_unchanged(value):
+    got = round_trip(value)
+    if isinstance(value, np.ndarray):
+        assert got.dtype == value.dtype and got.shape == value.shape and np.array_equal(got, value)
+        assert got.flags.writeable
+    else:
+        assert got == value and type(got) is type(value)
+
+
+def test_numpy_scalars_and_special_floats_keep_their_type():
+    for value in (np.int64(5), np.float32(0.5), np.bool_(True)):
+        got = round_trip(value)
+        assert type(got) is type(value) and got == value
+    assert np.isnan(round_trip(float("nan"))) and round_trip(float("-inf")) == float("-inf")
+
+
+def test_values_that_lie_arrive_as_what_they_convert_to_once():
+    class Liar(int):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = int.__hash__
+
+    class Tensor:
+        calls = 0
+
+        def __array__(self, dtype=None, copy=None):
+            Tensor.calls += 1
+            return np.ones(2)
+
+    got = round_trip([Liar(3), Tensor()])
+    assert type(got[0]) is int and got[0] == 3 and got[0] != 4
+    assert isinstance(got[1], np.ndarray) and Tensor.calls == 1
+
+
+@pytest.mark.parametrize(
+    "value", [np.array([object()]), object(), lambda: 1, np.zeros(2, dtype=[("a", "f4")])]
+)
+def test_anything_else_is_refused(value):
+    with pytest.raises(wire.WireError):
+        wire.encode(value)
+
+
+def forged(document: dict, blobs: bytes = b"") -> bytes:
+    text = json.dumps(document).encode()
+    return struct.pack("<Q", len(text)) + text + blobs
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        b"",
+        b"\x00" * 8,
+        forged({"value": {"t": "array", "dtype": "|O", "shape": [1], "blob": 0}, "sizes": [8]}, b"\x00" * 8),
+        forged({"value": {"t": "array", "dtype": "<f8", "shape": [2], "blob": 0}, "sizes": [8]}, b"\x00" * 8),
+        forged({"value": {"t": "pickle", "v": "gASV"}, "sizes": []}),
+        forged({"value": {"t": "float", "v": "1e308*10"}, "sizes": []}),
+        forged({"value": {"t": "list", "v": [1]}, "sizes": [4]}),
+        forged({"value": {"t": "set", "v": [{"t": "list", "v": []}]}, "sizes": []}),
+        forged({"value": [1, 2], "sizes": []}),
+    ],
+    ids=[
+        "empty",
+        "no json",
+        "object dtype",
+        "short array",
+        "pickle",
+        "bad float",
+        "extra bytes",
+        "unhashable",
+        "bare list",
+    ],
+)
+def test_a_malformed_or_hostile_message_is_refused(message):
+    with pytest.raises(wire.WireError):
+        wire.decode(message)
+
+
+def test_a_deeply_nested_message_is_refused():
+    value = None
+    for _ in range(wire.MAX_DEPTH + 5):
+        value = {"t": "list", "v": [value]}
+    with pytest.raises(wire.WireError):
+        wire.decode(forged({"value": value, "sizes": []}))
+
+
+# ----------------------------------------------------------------------------- agent and test runner
+
+
+def test_student_functions_are_called_through_the_channel():
+    def double(x):
+        return 2 * x
+
+    namespace = {"double": double, "ANSWER": {"a", "c"}}
+    channel = Loopback(namespace)
+    remote = channel.ask({"op": "lookup", "name": "double"})
+    assert isinstance(remote, testrunner.Remote) and callable(remote)
+    assert remote(np.arange(3)).tolist() == [0, 2, 4]
+    assert channel.ask({"op": "lookup", "name": "ANSWER"}) == {"a", "c"}
+    with pytest.raises(NameError):
+        channel.ask({"op": "lookup", "name": "missing"})
+
+
+def test_the_student_s_exceptions_arrive_by_type_and_message():
+    class MyError(ValueError):
+        pass
+
+    def fails(kind):
+        raise {
+            "value": MyError("bad shape"),
+            "own": type("Odd", (Exception,), {})("odd"),
+            "ni": NotImplementedError(),
+        }[kind]
+
+    remote = Loopback({"fails": fails}).ask({"op": "lookup", "name": "fails"})
+    with pytest.raises(ValueError, match="bad shape"):
+        remote("value")
+    with pytest.raises(testrunner.StudentError, match="Odd: odd"):
+        remote("own")
+    with pytest.raises(NotImplementedError):
+        remote("ni")
+
+
+def test_arrays_written_by_the_student_s_code_come_back():
+    def scribble(image, other):
+        image[0, 0] = 99.0
+
+    image, other = np.zeros((2, 2)), np.ones(3)
+    Loopback({"scribble": scribble}).ask({"op": "lookup", "name": "scribble"})(image, other)
+    assert image[0, 0] == 99.0 and other.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_objects_stay_in_the_student_s_kernel_as_handles():
+    class Pool:
+        size = 3
+
+        def count(self):
+            return 0
+
+    remote_class = Loopback({"Pool": Pool}).ask({"op": "lookup", "name": "Pool"})
+    layer = remote_class()
+    assert isinstance(layer, testrunner.Remote) and layer.size == 3 and layer.count() == 0
+    assert layer != layer._handle and not isinstance(layer, Pool)
+    with pytest.raises(AttributeError):
+        layer.size = 4
+
+
+def test_a_test_cell_runs_like_ipython_and_shows_no_code_in_errors():
+    namespace = {}
+    outputs = testrunner.run_cell("x = 2\nprint('hi')\nx * 21", namespace, 1)
+    assert [o["output_type"] for o in outputs] == ["stream", "execute_result"]
+    assert outputs[1]["data"]["text/plain"] == "42"
+    (error,) = testrunner.run_cell(
+        "secret_hidden_line = 1\nassert secret_hidden_line == 2, 'wrong'", namespace, 2
+    )
+    assert error["ename"] == "AssertionError" and error["traceback"] == ["AssertionError: wrong"]
+
+
+def test_a_test_cell_takes_only_the_student_s_names_from_the_kernel():
+    namespace = {"np": np}
+    kernel = {"answer": lambda: 1, "np": "replaced", "isinstance": lambda *a: True}
+    testrunner.bind_student_names("answer() + len(np.zeros(1))", namespace, {"answer"}, Loopback(kernel))
+    assert namespace["np"] is np and "isinstance" not in namespace
+    assert namespace["answer"]() == 1
+
+
+def test_a_rebuilt_model_trains_from_weights_drawn_here():
+    import keras
+
+    from cvcourse import training
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    pretrained = [w + 100 for w in model.get_weights()]
+    rebuilt = testrunner._rebuild_model(wire.ModelData(model.to_json(), tuple(pretrained)))
+    assert np.allclose(rebuilt.get_weights()[0], pretrained[0])  # what the student sent, for inspection
+    assert not np.allclose(training.recipe_weights[rebuilt][0], pretrained[0])  # but training starts here
+    lambda_model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 2)])
+    with pytest.raises(testrunner.StudentError, match="Lambda"):
+        testrunner._rebuild_model(wire.ModelData(lambda_model.to_json(), ()))
+
+
+# ----------------------------------------------------------------------------- static checks on source
+
+BANNED = {"scipy.signal.correlate2d": None, "tf.nn.conv2d": None}
+
+
+@pytest.mark.parametrize(
+    "source, refused",
+    [
+        ("def f(x):\n    return x.sum()\n", False),
+        ("def f(x):\n    kernel = 1\n    return x * kernel\nkernel = tf.nn.conv2d\n", False),
+        ("from scipy import signal\ndef f(x):\n    return signal.correlate2d(x, x)\n", True),
+        ("from scipy.signal import correlate2d as cc\ndef f(x):\n    return cc(x, x)\n", True),
+        ("def helper(x):\n    return tf.nn.conv2d(x)\ndef f(x):\n    return helper(x)\n", True),
+        ("import scipy.signal as s\nop = s.correlate2d\ndef f(x):\n    return op(x, x)\n", True),
+        ("def f(x):\n    return getattr(tf.nn, 'conv' + '2d')(x)\n", True),
+        ("def f(x):\n    return eval('x')\n", True),
+    ],
+)
+def test_the_written_by_hand_check_reads_the_submitted_source(source, refused):
+    stand_in = type("Remote", (), {"_cvcourse_name": "f"})()
+    checks.use_submitted_source(["import numpy as np", source])
+    try:
+        if refused:
+            with pytest.raises(checks.CheckFailed):
+                checks.expect_written_by_hand(stand_in, BANNED)
+        else:
+            checks.expect_written_by_hand(stand_in, BANNED)
+    finally:
+        checks.use_submitted_source(None)
+
+
+# ----------------------------------------------------------------------------- repair and plan
+
+TESTS = {"test_a": ("check(a)\n### BEGIN HIDDEN TESTS\nsecret\n### END HIDDEN TESTS", 2.0, 2)}
+
+
+def notebook(*cells):
+    return {"cells": [dict(c) for c in cells]}
+
+
+ANSWER = {
+    "cell_type": "code",
+    "source": "a = 1",
+    "metadata": {"nbgrader": {"grade_id": "a", "solution": True}},
+}
+TEST = repair.test_cell("test_a", *TESTS["test_a"][:2])
+OTHER = {"cell_type": "markdown", "source": "text", "metadata": {}}
+
+
+@pytest.mark.parametrize(
+    "cells, says",
+    [
+        ([OTHER, ANSWER, TEST], None),
+        ([OTHER, ANSWER, TEST, TEST], "copy"),
+        ([OTHER, ANSWER], "missing"),
+        ([TEST, OTHER, ANSWER], "moved"),
+        ([OTHER, ANSWER, {**TEST, "metadata": {}}], "metadata"),
+    ],
+    ids=["intact", "copied", "deleted", "moved", "stripped"],
+)
+def test_repair_puts_each_test_cell_back_under_its_answer(cells, says):
+    nb = notebook(*cells)
+    notes = repair.repair(nb, TESTS)
+    assert [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb["cells"]] == [
+        None,
+        "a",
+        "test_a",
+    ]
+    assert "secret" not in json.dumps(nb)
+    assert (notes == []) if says is None else any(says in note for note in notes)
+
+
+def test_the_student_names_are_what_the_solution_cells_define():
+    assert plan.student_names(["class Pool:\n    size = 3\n", "x, (y, z) = 1, (2, 3)\ndef f(): w = 1"]) == [
+        "Pool",
+        "f",
+        "x",
+        "y",
+        "z",
+    ]
