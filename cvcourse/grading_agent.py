@@ -65,10 +65,32 @@ def _from_handle(handle: wire.Handle):
         raise wire.WireError(f"no object number {handle.number} here") from None
 
 
-def _from_symbolic(tensor: wire.SymbolicTensor):
-    import keras
+def _symbolic_inputs(made: list):
+    """A decoder of symbolic tensors into ``keras.Input``s, which it records in ``made``."""
 
-    return keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype)
+    def make(tensor: wire.SymbolicTensor):
+        import keras
+
+        made.append(keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype))
+        return made[-1]
+
+    return make
+
+
+def _traced(inputs: list, result):
+    """The graph from a call's symbolic ``inputs`` to its symbolic ``result``, as model data, if it
+    is made of Keras' own layers; else ``result`` itself (it crosses as shapes)."""
+    keras = _keras()
+    outputs = result if isinstance(result, (list, tuple)) else [result]
+    if not inputs or keras is None or not all(isinstance(o, keras.KerasTensor) for o in outputs):
+        return result
+    try:
+        model = keras.Model(inputs, result)
+    except Exception:  # noqa: BLE001 - not a graph of its inputs: the shapes only
+        return result
+    if not _is_keras_builtin_model(model):
+        return result
+    return wire.ModelData(model.to_json(), tuple(np.asarray(w) for w in model.get_weights()), traced=True)
 
 
 def _from_model(data: wire.ModelData):
@@ -125,10 +147,13 @@ def _run(request: dict, namespace: dict):
 def answer(message: bytes, namespace: dict) -> bytes:
     """The reply to one request (both in the wire format), run against ``namespace``."""
     try:
-        request = wire.decode(message, _from_handle, _from_symbolic, _from_model)
+        made: list = []  # the keras.Inputs standing for the request's symbolic tensors
+        request = wire.decode(message, _from_handle, _symbolic_inputs(made), _from_model)
         arguments = {"args": request.get("args", ()), "kwargs": request.get("kwargs", {})}
         before = [(path, array.copy()) for path, array in _arrays(arguments)]
         result = _run(request, namespace)
+        if request.get("op") == "call":
+            result = _traced(made, result)
         changed = [
             [list(path), array]
             for (path, old), (_, array) in zip(before, _arrays(arguments), strict=False)

@@ -58,10 +58,15 @@ class SymbolicTensor:
 
 @dataclass(frozen=True)
 class ModelData:
-    """A Keras model of Keras' own layers: its ``to_json()`` text and its weights, as data."""
+    """A Keras model of Keras' own layers: its ``to_json()`` text and its weights, as data.
+
+    ``traced``: the graph a function built on the symbolic inputs of a call, from those inputs to
+    what it returned (the receiver connects it to its own inputs).
+    """
 
     config: str
     weights: tuple
+    traced: bool = False
 
 
 def _plain_scalar(value):
@@ -142,6 +147,7 @@ class _Writer:
                 "t": "model",
                 "config": str(value.config),
                 "weights": [self.array(w) for w in value.weights],
+                "traced": value.traced is True,
             }
         if self.to_handle is not None:
             converted = self.to_handle(value)
@@ -281,5 +287,6 @@ class _Reader:
             weights = node.get("weights", [])
             if not isinstance(node.get("config"), str) or not isinstance(weights, list):
                 raise WireError("a malformed model")
-            return self.from_model(ModelData(node["config"], tuple(self.array(w) for w in weights)))
+            traced = node.get("traced", False) is True
+            return self.from_model(ModelData(node["config"], tuple(self.array(w) for w in weights), traced))
         raise WireError(f"unknown kind of value {tag!r}")

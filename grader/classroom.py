@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -33,6 +34,7 @@ import traceback
 import warnings
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +47,7 @@ from grader import plan, repair, sandbox, trusted_execute
 from grader.course import REPO, nbgrader_environment, write_course_config
 
 FIRST_UID = 1_900_000  # slot k runs its kernels as user FIRST_UID + k (no account needed)
+FIRST_TEST_UID = 1_950_000  # and its test process (grader.testrunner) as user FIRST_TEST_UID + k
 
 
 @dataclass
@@ -164,16 +167,16 @@ def prepare(
             "c.KernelManager.transport = 'ipc'  # Unix sockets: the kernel has no network at all\n"
             f"c.KernelManager.ip = {str(runtime / 'kernel')!r}  # where the sockets go\n"
         )
-    extra += trusted_configuration(root, assignment, work_dir)
+    readable, env = keras_cache(sandboxed)
+    tests = test_server_folder(work_dir.parent, slot) / work_dir.name  # where its test process works
+    tests.mkdir(parents=True)
+    if sandboxed:
+        sandbox.give_to(tests, FIRST_TEST_UID + slot)
+    extra += trusted_configuration(root, assignment, work_dir, tests, env)
     write_course_config(work_dir, exchange=work_dir / "exchange", extra=extra)
     arguments = [assignment, f"--student={student}", "--create", "--force"]
     if not sandboxed:
         return arguments
-    readable, env = {}, {}
-    # cvcourse.data.keras_home's rule, not imported: cvcourse loads TensorFlow
-    keras_home = Path(os.environ.get("KERAS_HOME", "").strip() or Path.home() / ".keras").expanduser()
-    if keras_home.is_dir():  # cached data sets and weights, read-only
-        readable[str(keras_home)], env["KERAS_HOME"] = "/tmp/.keras", "/tmp/.keras"
     config = sandbox.KernelConfig(
         uid=FIRST_UID + slot,
         visible=visible_paths(),
@@ -190,14 +193,15 @@ def prepare(
     return arguments
 
 
-def trusted_configuration(root: Path, assignment: str, work_dir: Path) -> str:
-    """nbgrader configuration lines that run the test cells of trusted chapters in the test process."""
-    tmp = work_dir / "trusted"
-    tmp.mkdir()
+def trusted_configuration(
+    root: Path, assignment: str, work_dir: Path, tests: Path, env: dict[str, str]
+) -> str:
+    """nbgrader configuration lines that run the test cells of trusted chapters in a test process
+    forked by the slot's server, working in folder ``tests``, with ``env`` added to its environment."""
     process = {
-        "command": trusted_execute.test_process_command(),
-        "env": trusted_execute.test_process_environment(tmp),
-        "cwd": str(tmp),
+        "socket": str(tests.parent / "server.sock"),
+        "env": {**trusted_execute.test_process_environment(tests), **env},
+        "cwd": str(tests),
     }
     path = plan.write_plan(
         root / "solutions" / assignment,
@@ -212,6 +216,81 @@ def trusted_configuration(root: Path, assignment: str, work_dir: Path) -> str:
         "c.Autograde.autograde_preprocessors = autograde_preprocessors()\n"
         f"c.TrustedExecute.plan = {str(path)!r}\n"
     )
+
+
+def keras_cache(sandboxed: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """({real path: path inside}, environment) that show Keras' cache (data sets, weights) read-only."""
+    # cvcourse.data.keras_home's rule, not imported: cvcourse loads TensorFlow
+    keras_home = Path(os.environ.get("KERAS_HOME", "").strip() or Path.home() / ".keras").expanduser()
+    if not keras_home.is_dir():
+        return {}, {}
+    if not sandboxed:
+        return {}, {"KERAS_HOME": str(keras_home)}
+    return {str(keras_home): "/tmp/.keras"}, {"KERAS_HOME": "/tmp/.keras"}
+
+
+def test_server_folder(parent: Path, slot: int) -> Path:
+    """Where slot ``slot``'s test server listens, and its submissions' test processes work."""
+    return Path(parent) / f"tests-{slot}"
+
+
+@contextmanager
+def test_servers(parent: Path, jobs: int, limits: sandbox.Limits, sandboxed: bool):
+    """One test server per slot (:mod:`grader.testrunner`), confined as the slot's test user."""
+    servers = []
+    try:
+        for slot in range(jobs):
+            folder = test_server_folder(parent, slot)
+            folder.mkdir()
+            command = trusted_execute.test_server_command(folder / "server.sock")
+            readable, cache = keras_cache(sandboxed)
+            env = {**trusted_execute.test_process_environment(folder), **cache}
+            if sandboxed:
+                config = sandbox.KernelConfig(
+                    readable=readable,
+                    uid=FIRST_TEST_UID + slot,
+                    visible=[
+                        *visible_paths(),
+                        *(str(REPO / "grader" / n) for n in ("__init__.py", "testrunner.py")),
+                    ],
+                    runtime_dir=str(folder),
+                    limits=limits,
+                    env=env,
+                )
+                command = [
+                    sys.executable,
+                    sandbox.__file__,
+                    "run",
+                    str(config.write(parent / f"tests-{slot}.json")),
+                    "--",
+                    *command,
+                ]
+            with (parent / f"tests-{slot}.log").open("wb") as log:
+                servers.append(
+                    subprocess.Popen(
+                        command,
+                        env=env,
+                        cwd=folder,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=log,
+                        start_new_session=True,
+                    )
+                )
+        deadline = time.monotonic() + 120
+        for slot, server in enumerate(servers):
+            while not (test_server_folder(parent, slot) / "server.sock").exists():
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log = (parent / f"tests-{slot}.log").read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"the grader's test server did not start:\n{log}")
+                time.sleep(0.1)
+        yield
+    finally:
+        for slot, server in enumerate(servers):
+            server.kill()
+            server.wait()
+            if sandboxed:
+                sandbox.kill_user_processes(FIRST_TEST_UID + slot)
 
 
 def _worker_environment(work_dir: Path) -> dict[str, str]:
@@ -447,6 +526,7 @@ def grade_class(
     outcomes = []
     try:
         with (
+            test_servers(parent, jobs, limits, sandboxed) if trusted else nullcontext(),
             ThreadPoolExecutor(max_workers=jobs) as pool,
             tqdm(
                 total=len(names), desc=f"grading {assignment}", unit="submission", disable=not progress
@@ -485,8 +565,16 @@ def write_report(root: Path, outcomes: list[Outcome]) -> Path:
         writer = csv.writer(handle)
         if new:
             writer.writerow(
-                ["assignment", "student", "score", "max_score", "reason", "failed_cells", "repaired",
-                 "seconds"]
+                [
+                    "assignment",
+                    "student",
+                    "score",
+                    "max_score",
+                    "reason",
+                    "failed_cells",
+                    "repaired",
+                    "seconds",
+                ]
             )
         for o in outcomes:
             failed = "; ".join(
@@ -495,8 +583,16 @@ def write_report(root: Path, outcomes: list[Outcome]) -> Path:
                 if got < most and not o.reason
             )
             writer.writerow(
-                [o.assignment, o.student, o.score, o.max_score, o.reason, failed, "; ".join(o.repairs),
-                 f"{o.seconds:.1f}"]
+                [
+                    o.assignment,
+                    o.student,
+                    o.score,
+                    o.max_score,
+                    o.reason,
+                    failed,
+                    "; ".join(o.repairs),
+                    f"{o.seconds:.1f}",
+                ]
             )
     return path
 

@@ -63,12 +63,20 @@ def notebook_plan(source: Path, gradebook_url: str, assignment: str) -> dict | N
     if not is_trusted(nb):
         return None
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    setup = [cell.source for cell in code if SETUP_TAG in cell.metadata.get("tags", [])]
+    answers = [cell.source for cell in code if cell.metadata.get("nbgrader", {}).get("solution")]
+    students = student_names(answers)
+    trusted = set(student_names(setup)) | {
+        (alias.asname or alias.name).split(".")[0]
+        for source in setup
+        for node in ast.parse(source).body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
     return {
         "tests": test_cells(gradebook_url, assignment, source.stem),
-        "setup": [cell.source for cell in code if SETUP_TAG in cell.metadata.get("tags", [])],
-        "student_names": student_names(
-            [cell.source for cell in code if cell.metadata.get("nbgrader", {}).get("solution")]
-        ),
+        "setup": setup,
+        "student_names": sorted(set(students) - trusted),  # a set-up name is never the student's
     }
 
 

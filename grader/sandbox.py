@@ -192,7 +192,7 @@ def kernelspec(config_path: Path, display_name: str = "Python 3 (sandboxed gradi
     }
 
 
-def _give_to(path: Path, uid: int) -> None:
+def give_to(path: Path, uid: int) -> None:
     """Make ``path`` (recursively, never following links) belong to ``uid``."""
     os.lchown(path, uid, uid)
     if path.is_dir() and not path.is_symlink():
@@ -201,19 +201,18 @@ def _give_to(path: Path, uid: int) -> None:
                 os.lchown(os.path.join(root, name), uid, uid)
 
 
-def kernel_command(config: KernelConfig, connection_file: str, cwd: str, scratch: str) -> list[str]:
-    """The command that runs ipykernel for ``connection_file`` in the sandbox.
+def confined(config: KernelConfig, command: list[str], cwd: str, writable: dict[str, str]) -> list[str]:
+    """``command`` run by bwrap (allow-list view, no network) as ``config.uid`` with no capabilities.
 
-    The kernel works in folder ``cwd``, which is ``scratch`` (a copy) seen at ``cwd``'s path.
+    ``writable`` ({real path: path inside}) is bound read-write, the rest of what it sees read-only;
+    it starts in ``cwd``.
     """
-    writable = {scratch: cwd, config.runtime_dir: config.runtime_dir}
     inside = _bwrap(
         tmp_size=config.limits.tmp_bytes,
         visible=config.visible,
         writable=writable,
         readable=config.readable,
     )
-    inside += ["--chdir", cwd]
     drop = [
         "setpriv",
         f"--reuid={config.uid}",
@@ -223,8 +222,37 @@ def kernel_command(config: KernelConfig, connection_file: str, cwd: str, scratch
         "--inh-caps=-all",
         "--no-new-privs",
     ]
+    return [*inside, "--chdir", cwd, "--", *drop, *command]
+
+
+def kernel_command(config: KernelConfig, connection_file: str, cwd: str, scratch: str) -> list[str]:
+    """The command that runs ipykernel for ``connection_file`` in the sandbox.
+
+    The kernel works in folder ``cwd``, which is ``scratch`` (a copy) seen at ``cwd``'s path.
+    """
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
-    return [*inside, "--", *drop, *kernel]
+    return confined(config, kernel, cwd, {scratch: cwd, config.runtime_dir: config.runtime_dir})
+
+
+def _limit(limits: Limits) -> None:
+    for which, value in (
+        (resource.RLIMIT_AS, limits.memory_bytes),
+        (resource.RLIMIT_NPROC, limits.processes),
+        (resource.RLIMIT_FSIZE, limits.file_bytes),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        resource.setrlimit(which, (value, value))
+
+
+def _environment(config: KernelConfig, home: str) -> dict[str, str]:
+    defaults = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
+        "XDG_CACHE_HOME": f"{home}/.cache",
+    }
+    return allowed_environment(**{**defaults, **config.env})
 
 
 def launch_kernel(config_path: str, connection_file: str, extra: list[str]) -> None:
@@ -236,29 +264,34 @@ def launch_kernel(config_path: str, connection_file: str, extra: list[str]) -> N
     for notebook in scratch.rglob("*.ipynb"):  # the graded notebook holds the hidden tests
         notebook.unlink()
     for path in (scratch, config.runtime_dir, connection_file):
-        _give_to(Path(path), config.uid)
-    limits = config.limits
-    for which, value in (
-        (resource.RLIMIT_AS, limits.memory_bytes),
-        (resource.RLIMIT_NPROC, limits.processes),
-        (resource.RLIMIT_FSIZE, limits.file_bytes),
-        (resource.RLIMIT_CORE, 0),
-    ):
-        resource.setrlimit(which, (value, value))
-    env = allowed_environment(
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
-        HOME="/tmp",
-        TMPDIR="/tmp",
-        MPLCONFIGDIR="/tmp/.matplotlib",
-        XDG_CACHE_HOME="/tmp/.cache",
-        **config.env,
-    )
+        give_to(Path(path), config.uid)
+    _limit(config.limits)
     command = kernel_command(config, connection_file, cwd, str(scratch)) + extra
     os.umask(0o022)  # bwrap creates the mount points with it: the kernel's user must traverse them
-    os.execvpe(command[0], command, env)
+    os.execvpe(command[0], command, _environment(config, "/tmp"))
+
+
+def launch_process(config_path: str, command: list[str]) -> None:
+    """Run ``command`` confined as :func:`launch_kernel` does, working in ``config.runtime_dir``.
+
+    The grader's test servers run so: they run only trusted code, but they read what kernels send.
+    """
+    config = KernelConfig.read(Path(config_path))
+    give_to(Path(config.runtime_dir), config.uid)
+    _limit(config.limits)
+    folder = config.runtime_dir
+    os.umask(0o022)
+    full = confined(config, command, folder, {folder: folder})
+    os.execvpe(full[0], full, _environment(config, folder))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4 or sys.argv[1] != "kernel":
-        sys.exit("usage: sandbox.py kernel CONFIG.json CONNECTION_FILE [KERNEL ARGS] (Jupyter starts it)")
-    launch_kernel(sys.argv[2], sys.argv[3], sys.argv[4:])
+    if len(sys.argv) >= 4 and sys.argv[1] == "kernel":
+        launch_kernel(sys.argv[2], sys.argv[3], sys.argv[4:])
+    elif len(sys.argv) >= 5 and sys.argv[1] == "run" and sys.argv[3] == "--":
+        launch_process(sys.argv[2], sys.argv[4:])
+    else:
+        sys.exit(
+            "usage: sandbox.py kernel CONFIG.json CONNECTION_FILE [KERNEL ARGS] (Jupyter starts it)\n"
+            "       sandbox.py run CONFIG.json -- COMMAND..."
+        )

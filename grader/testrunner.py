@@ -8,9 +8,12 @@ kernel holds (:mod:`cvcourse.wire`) or a :class:`Remote` that forwards calls and
 to it. Nothing the student's kernel sends is executed here, and nothing here is reachable from
 it: a student's hooks, patches and replaced libraries live in another process.
 
-Run as ``python -m grader.testrunner FD``: FD is one end of a pipe to the executor, which sends
-JSON messages (``setup``, ``run``, ``answer``) and gets back ``ask`` (a request for the
-student's kernel) and ``done`` (the cell's outputs, in nbformat's shape).
+Run as ``python -m grader.testrunner SOCKET``: a server per grading slot that imports TensorFlow
+and the course's libraries once, then forks one fresh test process per submission that connects
+(it runs only trusted code, so a warm copy is as good as a new one, and no submission's test
+process lives on into the next). The executor sends JSON messages (``setup``, ``run``,
+``answer``) and gets back ``hello`` (the process id), ``ask`` (a request for the student's
+kernel) and ``done`` (the cell's outputs, in nbformat's shape).
 
 >>> outputs = run_cell("1 + 1", {}, 1)
 >>> outputs[0]["data"]["text/plain"]
@@ -27,7 +30,7 @@ import json
 import os
 import sys
 from contextlib import redirect_stderr, redirect_stdout
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, Listener
 
 import numpy as np
 
@@ -157,7 +160,33 @@ def _rebuild_model(data: wire.ModelData):
     except Exception as error:  # noqa: BLE001 - the student's model, whatever is wrong with it
         raise StudentError(f"the model could not be rebuilt from its configuration: {error}") from None
     training.recipe_weights[model] = drawn_here  # a training recipe starts from these, not the student's
-    return model
+    return _Traced(model) if data.traced else model
+
+
+class _Traced:
+    """The graph a student's function built on a call's symbolic inputs, rebuilt here."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def connect(self, inputs: list):
+        """The graph's outputs on this side's symbolic ``inputs``: layer by layer, so a model built
+        from them lists the student's layers themselves."""
+        return self.model._run_through_graph(inputs, operation_fn=lambda operation: operation)
+
+
+def _symbolic_arguments(value, found: list) -> list:
+    """This side's symbolic Keras tensors in ``value``, in the order the wire sends them."""
+    keras = sys.modules.get("keras")
+    if keras is not None and isinstance(value, keras.KerasTensor):
+        found.append(value)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _symbolic_arguments(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _symbolic_arguments(item, found)
+    return found
 
 
 class Remote:
@@ -178,7 +207,10 @@ class Remote:
     def __call__(self, *args, **kwargs):
         arguments = {"args": list(args), "kwargs": dict(kwargs)}
         request = {"op": "call", "target": self._handle, **arguments}
-        return self._channel.ask(request, {"args": args, "kwargs": kwargs})
+        value = self._channel.ask(request, {"args": args, "kwargs": kwargs})
+        if isinstance(value, _Traced):
+            return value.connect(_symbolic_arguments(arguments, []))
+        return value
 
     def __getattr__(self, name: str):
         if name.startswith("__") and name.endswith("__"):
@@ -284,11 +316,40 @@ def run_cell(code: str, namespace: dict, count: int) -> list[dict]:
     return outputs
 
 
+WARM = ("cvcourse", "numpy", "scipy.signal", "scipy.ndimage", "tensorflow", "keras", "matplotlib.pyplot",
+        "skimage.filters", "cvcourse.checks", "cvcourse.data", "cvcourse.plotting", "cvcourse.training",
+        "cvcourse.scenes")  # fmt: skip
+
+
+def serve_forever(socket_path: str) -> None:
+    """Import what test cells use, then fork a test process for each connection to ``socket_path``."""
+    import importlib
+    import signal
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    for module in WARM:
+        importlib.import_module(module)
+    listener = Listener(socket_path, family="AF_UNIX")
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system
+    while True:
+        connection = listener.accept()
+        if os.fork() == 0:
+            listener.close()
+            os.setpgid(0, 0)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            try:
+                serve(connection)
+            finally:
+                os._exit(0)
+        connection.close()
+
+
 def serve(connection: Connection) -> None:
-    """Answer the executor's messages until it closes the pipe."""
+    """Answer the executor's messages until it closes the connection."""
     from cvcourse import checks
 
     channel = Channel(connection)
+    channel.send({"op": "hello", "pid": os.getpid()})
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
     student_names: set[str] = set()
     count = 0
@@ -298,6 +359,8 @@ def serve(connection: Connection) -> None:
         except EOFError:
             return
         if message["op"] == "setup":
+            os.chdir(message["cwd"])
+            os.environ.update(message["env"])
             student_names = set(message["student_names"])
             checks.use_submitted_source(message["submission"])
             outputs = []
@@ -316,4 +379,4 @@ def serve(connection: Connection) -> None:
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    serve(Connection(int(sys.argv[1])))
+    serve_forever(sys.argv[1])

@@ -24,10 +24,10 @@ import base64
 import json
 import os
 import queue
-import subprocess
+import signal
 import sys
 import time
-from multiprocessing.connection import Connection, Pipe
+from multiprocessing.connection import Client, Connection
 from pathlib import Path
 
 from jupyter_core.utils import run_sync
@@ -50,39 +50,33 @@ class NoAnswer(Exception):
 
 
 class TestProcess:
-    """The grader's test process (``python -m grader.testrunner``), started again if it fails."""
+    """A test process of the slot's server (``python -m grader.testrunner SOCKET``), forked afresh
+    for this notebook, and again if it fails."""
 
-    def __init__(self, command: list[str], env: dict[str, str], cwd: str, setup: dict):
-        self.command, self.env, self.cwd, self.setup = command, env, cwd, setup
-        self.process: subprocess.Popen | None = None
+    def __init__(self, socket: str, setup: dict):
+        self.socket, self.setup = socket, setup
         self.connection: Connection | None = None
+        self.pid: int | None = None
         self.pending_setup = False
 
     def start(self) -> None:
-        ours, theirs = Pipe(duplex=True)
-        log = open(Path(self.cwd) / "testrunner.log", "ab")  # noqa: SIM115 - the child keeps it
-        self.process = subprocess.Popen(
-            [*self.command, str(theirs.fileno())],
-            pass_fds=[theirs.fileno()],
-            env=self.env,
-            cwd=self.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-        )
-        log.close()
-        theirs.close()
-        self.connection = ours
+        self.connection = Client(self.socket, family="AF_UNIX")
+        hello = self._receive(time.monotonic() + 60)
+        if hello is None or hello.get("op") != "hello":
+            raise RuntimeError(f"the grader's test server at {self.socket} did not answer")
+        self.pid = int(hello["pid"])
         self.connection.send_bytes(json.dumps({"op": "setup", **self.setup}).encode())
         self.pending_setup = True
 
     def stop(self) -> None:
         if self.connection is not None:
             self.connection.close()
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.process = self.connection = None
+        if self.pid is not None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.connection = self.pid = None
 
     def _receive(self, deadline: float) -> dict | None:
         """The next message, or None when the process died or the deadline passed."""
@@ -95,7 +89,7 @@ class TestProcess:
 
     def run(self, code: str, ask, timeout: float) -> list[dict]:
         """Outputs of test cell ``code``; ``ask(request bytes, seconds left)`` answers its requests."""
-        if self.process is None:
+        if self.connection is None:
             self.start()
         deadline = time.monotonic() + timeout
         if self.pending_setup:
@@ -152,7 +146,7 @@ class TrustedExecute(Execute):
             "student_names": plan["student_names"],
             "submission": submitted_sources(nb, set(self._tests)),
         }
-        self._test_process = TestProcess(plan["command"], plan["env"], plan["cwd"], setup)
+        self._test_process = TestProcess(plan["socket"], {**setup, "cwd": plan["cwd"], "env": plan["env"]})
         self._test_process.start()  # sets up while the student's kernel starts
         try:
             return super().preprocess(nb, resources, km)
@@ -240,9 +234,9 @@ def autograde_preprocessors() -> list[type]:
     return [TrustedExecute if p is Execute else p for p in default]
 
 
-def test_process_command() -> list[str]:
-    """How the grader starts its test process (run from the repository root)."""
-    return [sys.executable, "-m", "grader.testrunner"]
+def test_server_command(socket: Path) -> list[str]:
+    """How the grader starts a slot's test server (its test processes fork from it)."""
+    return [sys.executable, "-m", "grader.testrunner", str(socket)]
 
 
 def test_process_environment(tmp: Path) -> dict[str, str]:

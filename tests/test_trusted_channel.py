@@ -315,3 +315,24 @@ def test_the_student_names_are_what_the_solution_cells_define():
         "y",
         "z",
     ]
+
+
+def test_a_function_on_symbolic_inputs_comes_back_as_its_graph_of_layers():
+    import keras
+
+    def block(x, units):
+        hidden = keras.layers.Dense(units, activation="relu")(x)
+        return keras.layers.Concatenate()([x, hidden])
+
+    class Own(keras.layers.Layer):
+        def call(self, x):
+            return x * 2
+
+    remote = Loopback({"block": block, "own": lambda x: Own()(x)})
+    inputs = keras.Input((4,))
+    outputs = remote.ask({"op": "lookup", "name": "block"})(inputs, 3)
+    model = keras.Model(inputs, outputs)
+    assert [type(layer).__name__ for layer in model.layers] == ["InputLayer", "Dense", "Concatenate"]
+    assert model.count_params() == 4 * 3 + 3 and tuple(outputs.shape) == (None, 7)
+    shapes_only = remote.ask({"op": "lookup", "name": "own"})(keras.Input((5,)))
+    assert tuple(shapes_only.shape) == (None, 5)  # a layer of the student's own: only its output's shape
