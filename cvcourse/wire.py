@@ -4,8 +4,9 @@ A value crosses as JSON with the bytes of its arrays after it. What can cross: `
 booleans, ints, floats, complex numbers, strings, NumPy arrays and scalars of numbers,
 booleans or fixed-width strings (never ``object``), lists, tuples, dicts, sets, and three
 kinds of description the grader needs: a *handle* (a reference to an object that stays in the
-student's kernel: a function, a class, a layer), a *symbolic Keras tensor* (shape and dtype)
-and a *Keras model made of Keras' own layers* (its config as JSON text and its weights).
+student's kernel: a function, a class, a layer of its own), a *symbolic Keras tensor* (shape
+and dtype) and a *Keras model or layer of Keras' own classes* (its config as JSON text and its
+weights).
 
 :func:`encode` turns what the student's code returned into plain data, converting once:
 an ``int`` subclass becomes the ``int`` it converts to, an object with ``__array__`` (a
@@ -58,7 +59,8 @@ class SymbolicTensor:
 
 @dataclass(frozen=True)
 class ModelData:
-    """A Keras model of Keras' own layers: its ``to_json()`` text and its weights, as data.
+    """A Keras model of Keras' own layers, or one such layer: its serialised config (JSON text)
+    and its weights, as data.
 
     ``traced``: the graph a function built on the symbolic inputs of a call, from those inputs to
     what it returned (the receiver connects it to its own inputs).

@@ -47,7 +47,7 @@ from grader import plan, repair, sandbox, trusted_execute
 from grader.course import REPO, nbgrader_environment, write_course_config
 
 FIRST_UID = 1_900_000  # slot k runs its kernels as user FIRST_UID + k (no account needed)
-FIRST_TEST_UID = 1_950_000  # and its test process (grader.testrunner) as user FIRST_TEST_UID + k
+TEST_UID = 1_950_000  # the test server and its test processes (grader.testrunner) run as this user
 
 
 @dataclass
@@ -168,10 +168,10 @@ def prepare(
             f"c.KernelManager.ip = {str(runtime / 'kernel')!r}  # where the sockets go\n"
         )
     readable, env = keras_cache(sandboxed)
-    tests = test_server_folder(work_dir.parent, slot) / work_dir.name  # where its test process works
+    tests = test_server_folder(work_dir.parent) / work_dir.name  # where its test process works
     tests.mkdir(parents=True)
     if sandboxed:
-        sandbox.give_to(tests, FIRST_TEST_UID + slot)
+        sandbox.give_to(tests, TEST_UID)
     extra += trusted_configuration(root, assignment, work_dir, tests, env)
     write_course_config(work_dir, exchange=work_dir / "exchange", extra=extra)
     arguments = [assignment, f"--student={student}", "--create", "--force"]
@@ -197,7 +197,7 @@ def trusted_configuration(
     root: Path, assignment: str, work_dir: Path, tests: Path, env: dict[str, str]
 ) -> str:
     """nbgrader configuration lines that run the test cells of trusted chapters in a test process
-    forked by the slot's server, working in folder ``tests``, with ``env`` added to its environment."""
+    forked by the test server, working in folder ``tests``, with ``env`` added to its environment."""
     process = {
         "socket": str(tests.parent / "server.sock"),
         "env": {**trusted_execute.test_process_environment(tests), **env},
@@ -229,68 +229,62 @@ def keras_cache(sandboxed: bool) -> tuple[dict[str, str], dict[str, str]]:
     return {str(keras_home): "/tmp/.keras"}, {"KERAS_HOME": "/tmp/.keras"}
 
 
-def test_server_folder(parent: Path, slot: int) -> Path:
-    """Where slot ``slot``'s test server listens, and its submissions' test processes work."""
-    return Path(parent) / f"tests-{slot}"
+def test_server_folder(parent: Path) -> Path:
+    """Where the test server listens, and each submission's test process works (a folder each)."""
+    return Path(parent) / "tests"
 
 
 @contextmanager
-def test_servers(parent: Path, jobs: int, limits: sandbox.Limits, sandboxed: bool):
-    """One test server per slot (:mod:`grader.testrunner`), confined as the slot's test user."""
-    servers = []
+def test_server(parent: Path, limits: sandbox.Limits, sandboxed: bool):
+    """The test server of a grading run (:mod:`grader.testrunner`), confined as the test user.
+
+    One for every slot: it imports TensorFlow once, and forks a test process per submission.
+    """
+    folder = test_server_folder(parent)
+    folder.mkdir()
+    command = trusted_execute.test_server_command(folder / "server.sock")
+    readable, cache = keras_cache(sandboxed)
+    env = {**trusted_execute.test_process_environment(folder), **cache}
+    if sandboxed:
+        config = sandbox.KernelConfig(
+            uid=TEST_UID,
+            visible=[*visible_paths(), *(str(REPO / "grader" / n) for n in ("__init__.py", "testrunner.py"))],
+            runtime_dir=str(folder),
+            limits=limits,
+            readable=readable,
+            env=env,
+        )
+        command = [
+            sys.executable,
+            sandbox.__file__,
+            "run",
+            str(config.write(parent / "tests.json")),
+            "--",
+            *command,
+        ]
+    with (parent / "tests.log").open("wb") as log:
+        server = subprocess.Popen(
+            command,
+            env=env,
+            cwd=folder,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     try:
-        for slot in range(jobs):
-            folder = test_server_folder(parent, slot)
-            folder.mkdir()
-            command = trusted_execute.test_server_command(folder / "server.sock")
-            readable, cache = keras_cache(sandboxed)
-            env = {**trusted_execute.test_process_environment(folder), **cache}
-            if sandboxed:
-                config = sandbox.KernelConfig(
-                    readable=readable,
-                    uid=FIRST_TEST_UID + slot,
-                    visible=[
-                        *visible_paths(),
-                        *(str(REPO / "grader" / n) for n in ("__init__.py", "testrunner.py")),
-                    ],
-                    runtime_dir=str(folder),
-                    limits=limits,
-                    env=env,
-                )
-                command = [
-                    sys.executable,
-                    sandbox.__file__,
-                    "run",
-                    str(config.write(parent / f"tests-{slot}.json")),
-                    "--",
-                    *command,
-                ]
-            with (parent / f"tests-{slot}.log").open("wb") as log:
-                servers.append(
-                    subprocess.Popen(
-                        command,
-                        env=env,
-                        cwd=folder,
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=log,
-                        start_new_session=True,
-                    )
-                )
         deadline = time.monotonic() + 120
-        for slot, server in enumerate(servers):
-            while not (test_server_folder(parent, slot) / "server.sock").exists():
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log = (parent / f"tests-{slot}.log").read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"the grader's test server did not start:\n{log}")
-                time.sleep(0.1)
+        while not (folder / "server.sock").exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                log = (parent / "tests.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"the grader's test server did not start:\n{log}")
+            time.sleep(0.1)
         yield
     finally:
-        for slot, server in enumerate(servers):
-            server.kill()
-            server.wait()
-            if sandboxed:
-                sandbox.kill_user_processes(FIRST_TEST_UID + slot)
+        server.kill()
+        server.wait()
+        if sandboxed:
+            sandbox.kill_user_processes(TEST_UID)
 
 
 def _worker_environment(work_dir: Path) -> dict[str, str]:
@@ -526,7 +520,7 @@ def grade_class(
     outcomes = []
     try:
         with (
-            test_servers(parent, jobs, limits, sandboxed) if trusted else nullcontext(),
+            test_server(parent, limits, sandboxed) if trusted else nullcontext(),
             ThreadPoolExecutor(max_workers=jobs) as pool,
             tqdm(
                 total=len(names), desc=f"grading {assignment}", unit="submission", disable=not progress

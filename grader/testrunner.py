@@ -8,7 +8,7 @@ kernel holds (:mod:`cvcourse.wire`) or a :class:`Remote` that forwards calls and
 to it. Nothing the student's kernel sends is executed here, and nothing here is reachable from
 it: a student's hooks, patches and replaced libraries live in another process.
 
-Run as ``python -m grader.testrunner SOCKET``: a server per grading slot that imports TensorFlow
+Run as ``python -m grader.testrunner SOCKET``: a server per grading run that imports TensorFlow
 and the course's libraries once, then forks one fresh test process per submission that connects
 (it runs only trusted code, so a warm copy is as good as a new one, and no submission's test
 process lives on into the next). The executor sends JSON messages (``setup``, ``run``,
@@ -34,7 +34,7 @@ from multiprocessing.connection import Connection, Listener
 
 import numpy as np
 
-from cvcourse import wire
+from cvcourse import grading_agent, wire
 
 
 class StudentError(Exception):
@@ -115,8 +115,8 @@ def _describe_here(value):
     keras = sys.modules.get("keras")
     if keras is not None and isinstance(value, keras.KerasTensor):
         return wire.SymbolicTensor(tuple(value.shape), str(value.dtype))
-    if keras is not None and isinstance(value, keras.Model):  # a test's own model, as config and weights
-        return wire.ModelData(value.to_json(), tuple(np.asarray(w) for w in value.get_weights()))
+    if keras is not None and isinstance(value, keras.layers.Layer):  # a test's own model or layer
+        return grading_agent.as_data(value)
     return value
 
 
@@ -139,9 +139,7 @@ def _keras_classes(config):
 
 
 def _rebuild_model(data: wire.ModelData):
-    """A model of Keras' own layers, rebuilt here from its config, with the student's weights."""
-    import keras
-
+    """A model (or layer) of Keras' own classes, rebuilt here from its config, with the student's weights."""
     from cvcourse import training
 
     try:
@@ -154,7 +152,7 @@ def _rebuild_model(data: wire.ModelData):
                 f"the model uses {name} from {module or 'an unknown module'}, not a Keras layer"
             )
     try:
-        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+        model = grading_agent.from_data(wire.ModelData(data.config, ()), safe_mode=True)  # weights drawn here
         drawn_here = model.get_weights()
         model.set_weights(list(data.weights))
     except Exception as error:  # noqa: BLE001 - the student's model, whatever is wrong with it
@@ -170,9 +168,24 @@ class _Traced:
         self.model = model
 
     def connect(self, inputs: list):
-        """The graph's outputs on this side's symbolic ``inputs``: layer by layer, so a model built
-        from them lists the student's layers themselves."""
-        return self.model._run_through_graph(inputs, operation_fn=lambda operation: operation)
+        """The graph's outputs on this side's symbolic ``inputs``, layer by layer: each layer a fresh
+        copy (config and weights) whose only input is this side's, so a model built from ``inputs``
+        lists the student's layers as they were built."""
+        import keras
+
+        copies = {}
+
+        def fresh(operation):
+            if not isinstance(operation, keras.layers.Layer):
+                return operation
+            if id(operation) not in copies:
+                copies[id(operation)] = (operation, type(operation).from_config(operation.get_config()))
+            return copies[id(operation)][1]
+
+        outputs = self.model._run_through_graph(inputs, operation_fn=fresh)
+        for original, copy in copies.values():
+            copy.set_weights(original.get_weights())
+        return outputs
 
 
 def _symbolic_arguments(value, found: list) -> list:

@@ -50,7 +50,7 @@ class NoAnswer(Exception):
 
 
 class TestProcess:
-    """A test process of the slot's server (``python -m grader.testrunner SOCKET``), forked afresh
+    """A test process of the grading run's server (``python -m grader.testrunner SOCKET``), forked afresh
     for this notebook, and again if it fails."""
 
     def __init__(self, socket: str, setup: dict):
