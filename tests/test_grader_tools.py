@@ -3,6 +3,7 @@ the repository, the sandbox's command lines, the grading report."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -206,3 +207,48 @@ def test_the_summary_table_counts_failures_per_exercise():
     table = classroom.summary_table(outcomes)
     assert "test_x" in table and "1.00" in table and "1/2" in table
     assert "b: the kernel died" in table
+
+
+# ----------------------------------------------------------------------------- feedback and answers
+
+
+def test_feedback_errors_show_their_message_and_no_code():
+    from grader.feedback import ShortErrors
+
+    cell = nbformat.v4.new_code_cell(
+        "hidden_check()",
+        metadata={"nbgrader": {"grade": True, "grade_id": "test_x"}},
+        outputs=[
+            nbformat.v4.new_output(
+                "error",
+                ename="CheckFailed",
+                evalue="x: wrong at 3",
+                traceback=["  hidden_check() line 5", "CheckFailed: x: wrong at 3"],
+            )
+        ],
+    )
+    ShortErrors().preprocess_cell(cell, {}, 0)
+    assert cell.outputs[0]["traceback"] == ["CheckFailed: x: wrong at 3"]
+
+
+def test_instructor_cells_leave_the_student_notebook_and_come_back_in_the_feedback(tmp_path, monkeypatch):
+    from grader.answers import TAG, AddInstructorCells, RemoveInstructorOnly
+
+    question = nbformat.v4.new_markdown_cell("Which? a) b)")
+    answer = nbformat.v4.new_code_cell("ANSWER = {'a'}")
+    discussion = nbformat.v4.new_markdown_cell("**a.** because ...", metadata={"tags": [TAG]})
+    after = nbformat.v4.new_markdown_cell("Next section")
+    instructor = nbformat.v4.new_notebook(cells=[question, answer, discussion, after])
+    (tmp_path / "solutions" / "ch").mkdir(parents=True)
+    nbformat.write(instructor, tmp_path / "solutions" / "ch" / "ch.ipynb")
+    student, _ = RemoveInstructorOnly().preprocess(nbformat.from_dict(json.loads(json.dumps(instructor))), {})
+    assert [c.source for c in student.cells] == [question.source, answer.source, after.source]
+    monkeypatch.chdir(tmp_path)
+    resources = {"nbgrader": {"assignment": "ch", "notebook": "ch"}}
+    feedback, _ = AddInstructorCells().preprocess(student, resources)
+    assert [c.source for c in feedback.cells] == [
+        question.source,
+        answer.source,
+        discussion.source,
+        after.source,
+    ]
