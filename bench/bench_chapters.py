@@ -4,7 +4,7 @@ Prints, per chapter, the median of N runs (default 3) of
   * run:   executing the solution notebook top to bottom with nbclient (kernel start included),
   * grade: ``nbgrader autograde`` of one submission (the solved notebook) in a scratch course,
            nbgrader's own start-up included,
-next to the chapter's budget, and the whole course's total against CURRICULUM.md's 20 minutes;
+next to the chapter's budget, and the whole course's total against the course's budget of 20 minutes;
 then every graded metric the solution runs reached (the lines ``checks.accuracy_points`` prints
 in the test cells of accuracy targets), the median of the N runs, its target and margin.
 

@@ -1,1 +1,1 @@
-"""The project's own tests (see DESIGN.md, "Tests the project must keep")."""
+"""The project's own tests: `make test-fast` runs the quick tier, `make test` every tier (CONTRIBUTING.md)."""

@@ -1,4 +1,7 @@
-"""course/ is exactly what nbgrader generates from solutions/, with no solutions in it (DESIGN.md, test 2)."""
+"""course/ is exactly what nbgrader generates from solutions/, with no solutions in it.
+
+CONTRIBUTING.md: course/ is generated, never edited by hand.
+"""
 
 from __future__ import annotations
 

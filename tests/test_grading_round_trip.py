@@ -1,4 +1,4 @@
-"""A real grading round trip over every chapter with exact expected scores (DESIGN.md, test 5).
+"""A real grading round trip over every chapter with exact expected scores (README, For instructors).
 
 What an instructor runs, with the course's command line (``python -m grader``): release each
 chapter, collect a class's hand-in (a solved, a blank, a half-solved and a broken notebook per

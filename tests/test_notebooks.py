@@ -1,6 +1,6 @@
 """Solution notebooks run clean inside their budgets; student notebooks fail only where graded.
 
-DESIGN.md, tests 3 and 4. Run offline, e.g. ``unshare -n sh -c 'ip link set lo up && exec make test'``.
+CONTRIBUTING.md (budgets). Run offline, e.g. ``unshare -n sh -c 'ip link set lo up && exec make test'``.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_every_chapter_has_a_budget_and_exercises():
     assert chapters(), "no chapters in solutions/"
     for chapter in chapters():
         budget = budget_seconds(chapter)
-        assert budget in (60, 180), f"{chapter}: budget must be 60 s or 180 s (CURRICULUM.md)"
+        assert budget in (60, 180), f"{chapter}: budget must be 60 s or 180 s (CONTRIBUTING.md)"
         nb = nbformat.read(solution_path(chapter), as_version=4)
         ids = [nbgrader_meta(c).get("grade_id") for c in nb.cells if nbgrader_meta(c)]
         for grade_id in ids:
