@@ -130,6 +130,24 @@ def visible_paths() -> list[str]:
     return [sys.prefix, sys.base_prefix, str(REPO / "cvcourse"), str(REPO / "data")]
 
 
+@dataclass
+class Release:
+    """What every submission of an assignment is graded against, read once per grading run."""
+
+    tests: dict[str, dict]  # notebook file -> its test cells (grader.repair.release_tests)
+    plans: dict[str, dict]  # notebook name -> its trusted-grading plan (grader.plan.notebook_plans)
+    trusted: bool  # every notebook of the assignment is graded trusted
+
+
+def read_release(root: Path, assignment: str) -> Release:
+    """The test cells and grading plans of ``assignment``, from the course's gradebook and solutions."""
+    folder, url = Path(root) / "solutions" / assignment, gradebook_url(root)
+    sources = sorted(folder.glob("*.ipynb"))
+    plans = plan.notebook_plans(folder, url, assignment)
+    tests = {source.name: repair.release_tests(url, assignment, source) for source in sources}
+    return Release(tests, plans, bool(sources) and len(plans) == len(sources))
+
+
 def prepare(
     root: Path,
     assignment: str,
@@ -138,6 +156,7 @@ def prepare(
     slot: int,
     limits: sandbox.Limits,
     cell_timeout: int,
+    release: Release,
     sandboxed: bool = True,
 ) -> list[str]:
     """Lay out ``work_dir`` for grading one submission; return the ``nbgrader autograde`` arguments."""
@@ -148,13 +167,11 @@ def prepare(
         root / "grader" / "submitted" / student / assignment,
         work_dir / "grader" / "submitted" / student / assignment,
     )
-    gradebook = f"sqlite:///{work_dir / 'grader' / 'gradebook.db'}"
     repairs = []
-    for source in sorted((root / "solutions" / assignment).glob("*.ipynb")):
-        submitted = work_dir / "grader" / "submitted" / student / assignment / source.name
+    for name, tests in release.tests.items():
+        submitted = work_dir / "grader" / "submitted" / student / assignment / name
         if submitted.is_file():
-            tests = repair.release_tests(gradebook, assignment, source)
-            repairs += [f"{source.stem}: {note}" for note in repair.repair_file(submitted, tests)]
+            repairs += [f"{Path(name).stem}: {note}" for note in repair.repair_file(submitted, tests)]
     (work_dir / "repairs.json").write_text(json.dumps(repairs))
     # nbgrader copies the assignment's other files (data) from the source folder: not the notebooks.
     (work_dir / "solutions" / assignment).mkdir(parents=True)
@@ -168,11 +185,12 @@ def prepare(
             f"c.KernelManager.ip = {str(runtime / 'kernel')!r}  # where the sockets go\n"
         )
     readable, env = keras_cache(sandboxed)
-    tests = test_server_folder(work_dir.parent) / work_dir.name  # where its test process works
-    tests.mkdir(parents=True)
-    if sandboxed:
-        sandbox.give_to(tests, TEST_UID)
-    extra += trusted_configuration(root, assignment, work_dir, tests, env)
+    if release.trusted:
+        tests = test_server_folder(work_dir.parent) / work_dir.name  # where its test process works
+        tests.mkdir()
+        if sandboxed:
+            sandbox.give_to(tests, TEST_UID)
+        extra += trusted_configuration(release.plans, work_dir, tests, env)
     write_course_config(work_dir, exchange=work_dir / "exchange", extra=extra)
     arguments = [assignment, f"--student={student}", "--create", "--force"]
     if not sandboxed:
@@ -193,23 +211,16 @@ def prepare(
     return arguments
 
 
-def trusted_configuration(
-    root: Path, assignment: str, work_dir: Path, tests: Path, env: dict[str, str]
-) -> str:
-    """nbgrader configuration lines that run the test cells of trusted chapters in a test process
-    forked by the test server, working in folder ``tests``, with ``env`` added to its environment."""
+def trusted_configuration(plans: dict[str, dict], work_dir: Path, tests: Path, env: dict[str, str]) -> str:
+    """nbgrader configuration lines that run the test cells of trusted notebooks (``plans``) in a
+    test process forked by the test server, working in folder ``tests``, with ``env`` added."""
     process = {
         "socket": str(tests.parent / "server.sock"),
         "env": {**trusted_execute.test_process_environment(tests), **env},
         "cwd": str(tests),
     }
-    path = plan.write_plan(
-        root / "solutions" / assignment,
-        f"sqlite:///{work_dir / 'grader' / 'gradebook.db'}",
-        assignment,
-        work_dir / "plan.json",
-        process,
-    )
+    path = work_dir / "plan.json"
+    path.write_text(json.dumps({name: {**notebook, **process} for name, notebook in plans.items()}))
     return (
         f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
         "from grader.trusted_execute import autograde_preprocessors\n"
@@ -485,8 +496,7 @@ def grade_class(
                 f"(python -m grader release {assignment})"
             ) from None
     names = submissions(root, assignment, students)
-    sources = (root / "solutions" / assignment).glob("*.ipynb")
-    trusted = all(plan.is_trusted(nbformat.read(path, as_version=4)) for path in sources)
+    release = read_release(root, assignment)
     jobs = jobs or len(os.sched_getaffinity(0))
     limits = limits or sandbox.Limits()
     free_slots = list(range(jobs))
@@ -499,7 +509,9 @@ def grade_class(
         work_dir = parent / str(index)
         start = time.perf_counter()
         try:
-            command = prepare(root, assignment, student, work_dir, slot, limits, cell_timeout, sandboxed)
+            command = prepare(
+                root, assignment, student, work_dir, slot, limits, cell_timeout, release, sandboxed
+            )
             code, log = _run(command, work_dir, submission_timeout)
         except OSError as error:  # a submission folder that cannot be copied, say
             return student, work_dir, f"could not prepare its grading: {error}", time.perf_counter() - start
@@ -520,7 +532,7 @@ def grade_class(
     outcomes = []
     try:
         with (
-            test_server(parent, limits, sandboxed) if trusted else nullcontext(),
+            test_server(parent, limits, sandboxed) if release.trusted else nullcontext(),
             ThreadPoolExecutor(max_workers=jobs) as pool,
             tqdm(
                 total=len(names), desc=f"grading {assignment}", unit="submission", disable=not progress
@@ -537,7 +549,7 @@ def grade_class(
                 outcome.reason, outcome.seconds = reason, seconds
                 repairs = work_dir / "repairs.json"
                 outcome.repairs = json.loads(repairs.read_text()) if repairs.is_file() else []
-                outcome.trusted = trusted
+                outcome.trusted = release.trusted
                 outcomes.append(outcome)
                 if not keep_work:
                     shutil.rmtree(work_dir, ignore_errors=True)

@@ -18,7 +18,6 @@ A chapter is graded *trusted* when its instructor notebook's metadata says
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
 import nbformat
@@ -80,15 +79,11 @@ def notebook_plan(source: Path, gradebook_url: str, assignment: str) -> dict | N
     }
 
 
-def write_plan(source_folder: Path, gradebook_url: str, assignment: str, target: Path, process: dict) -> Path:
-    """``target``: {notebook name: plan} for the trusted notebooks of ``source_folder``.
-
-    ``process`` ({"command", "env", "cwd"}) says how the test process starts.
-    """
+def notebook_plans(source_folder: Path, gradebook_url: str, assignment: str) -> dict[str, dict]:
+    """{notebook name: plan} for the trusted notebooks of instructor folder ``source_folder``."""
     plans = {}
     for path in sorted(Path(source_folder).glob("*.ipynb")):
         plan = notebook_plan(path, gradebook_url, assignment)
         if plan is not None:
-            plans[path.stem] = {**plan, **process}
-    target.write_text(json.dumps(plans))
-    return target
+            plans[path.stem] = plan
+    return plans

@@ -1,7 +1,8 @@
 """nbgrader's executor for trusted grading: student cells in the sandbox, test cells in the grader.
 
 :class:`TrustedExecute` takes the place of nbgrader's ``Execute`` in ``nbgrader autograde``. It
-reads a *plan* (written by :func:`grader.plan.write_plan`: the test cells' source from the
+reads a *plan* (:func:`grader.plan.notebook_plans`, with the test process's socket, folder and
+environment added: the test cells' source from the
 gradebook, the instructor's set-up cells, the names the student defines) and, for a notebook
 the plan names, runs
 
