@@ -25,6 +25,21 @@ from pathlib import Path
 from grader.course import REPO, budget_seconds, chapters, exercises, export_grades, generate, nbgrader
 
 
+def _positive(kind):
+    """An argparse type: a number of ``kind`` greater than zero, or a one-line error."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+        return value
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m grader",
@@ -54,18 +69,22 @@ def _parser() -> argparse.ArgumentParser:
     grd.add_argument("--students", help="comma-separated student ids (default: every submission)")
     grd.add_argument(
         "--jobs",
-        type=int,
+        type=_positive(int),
         default=len(os.sched_getaffinity(0)),
         help="submissions graded at once (default: the cores available)",
     )
-    grd.add_argument("--cell-timeout", type=int, default=300, help="seconds one cell may run (default 300)")
+    grd.add_argument(
+        "--cell-timeout", type=_positive(int), default=300, help="seconds one cell may run (default 300)"
+    )
     grd.add_argument(
         "--submission-timeout",
-        type=float,
+        type=_positive(float),
         default=1800,
         help="seconds one submission may take in all (default 1800): a slow one cannot hold the class",
     )
-    grd.add_argument("--memory-gib", type=float, default=8, help="address space per kernel (default 8 GiB)")
+    grd.add_argument(
+        "--memory-gib", type=_positive(float), default=8, help="address space per kernel (default 8 GiB)"
+    )
     grd.add_argument("--no-progress", action="store_true", help="no progress bar")
     grd.add_argument(
         "--unsafe-no-sandbox",
@@ -81,14 +100,37 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; bad input (a missing chapter, an empty hand-in, a file that is not a notebook,
+    an unsafe student id, nothing graded yet) is one line on stderr, exit status 1 or 2, and changes
+    nothing.
+
+    >>> main(["grade", "ch99"])  # doctest: +SKIP
+    error: unknown chapter(s): ch99; known: ch01_visual_cortex, ...
+    2
+    """
     args = _parser().parse_args(argv)
     root = args.root.resolve()
     known = chapters(root)
     named = getattr(args, "chapters", None) or ([args.chapter] if hasattr(args, "chapter") else [])
     unknown = sorted(set(named) - set(known))
     if unknown:
-        print(f"unknown chapter(s): {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
+        print(
+            f"error: unknown chapter(s): {', '.join(unknown)}; known: {', '.join(known) or 'none'}",
+            file=sys.stderr,
+        )
         return 2
+    try:
+        _run(args, root, known)
+    except (RuntimeError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _run(args: argparse.Namespace, root: Path, known: list[str]) -> None:
 
     if args.command == "chapters":
         for chapter in known:
@@ -133,19 +175,21 @@ def main(argv: list[str] | None = None) -> int:
         print(classroom.summary_table(outcomes))
         print(f"\ngradebook updated; per-submission details in {root / 'grader' / 'grading_report.csv'}")
     elif args.command == "feedback":
+        if not any((root / "grader" / "autograded").glob(f"*/{args.chapter}/*.ipynb")):
+            raise ValueError(
+                f"no submission of {args.chapter} is graded yet: run python -m grader grade "
+                f"{args.chapter} first"
+            )
         nbgrader(root, "generate_feedback", args.chapter, "--force")
         if args.release:
             nbgrader(root, "release_feedback", args.chapter, "--force")
         print(f"feedback pages in {root / 'grader' / 'feedback'}")
     elif args.command == "export":
+        if args.to and not args.to.resolve().parent.is_dir():
+            raise ValueError(f"cannot write {args.to}: folder {args.to.resolve().parent} does not exist")
         rows = export_grades(root, args.to)
         print(f"exported {len(rows)} grade(s) to {args.to or root / 'grader' / 'grades.csv'}")
-    return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (RuntimeError, ValueError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    sys.exit(main())

@@ -43,7 +43,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 from tqdm.auto import tqdm
 
-from grader import plan, repair, sandbox, trusted_execute
+from grader import collect, plan, repair, sandbox, trusted_execute
 from grader.course import REPO, nbgrader_environment, write_course_config
 
 FIRST_UID = 1_900_000  # slot k runs its kernels as user FIRST_UID + k (no account needed)
@@ -75,15 +75,30 @@ def gradebook_url(root: Path) -> str:
 
 
 def submissions(root: Path, assignment: str, students: Iterable[str] | None = None) -> list[str]:
-    """Students with a submission of ``assignment`` in ``root/grader/submitted``, sorted."""
+    """Students with a submission of ``assignment`` in ``root/grader/submitted``, sorted.
+
+    Raises ValueError, with what to do, when there is none, when one of ``students`` has none, or
+    when a folder's name is not a usable student id (it reaches nbgrader's ``--student`` pattern).
+    """
     folder = Path(root) / "grader" / "submitted"
     found = sorted(p.parent.name for p in folder.glob(f"*/{assignment}") if p.is_dir() and not p.is_symlink())
+    unusable = [name for name in found if not collect.STUDENT_ID.match(name)]
+    if unusable:
+        raise ValueError(
+            f"{', '.join(map(repr, unusable))} in {folder}: not a usable student id (letters, digits, . _ - "
+            "only): rename the folder"
+        )
     if students is not None:
         wanted = set(students)
         missing = wanted - set(found)
         if missing:
             raise ValueError(f"no submission of {assignment} from: {', '.join(sorted(missing))}")
         found = [s for s in found if s in wanted]
+    if not found:
+        raise ValueError(
+            f"no submission of {assignment} in {folder}: collect them first (python -m grader collect "
+            f"{assignment})"
+        )
     return found
 
 
@@ -487,14 +502,16 @@ def grade_class(
     if problem:
         raise RuntimeError(f"cannot grade safely here: {problem} (or grade trusted work unsandboxed)")
     root = Path(root).resolve()
+    unreleased = RuntimeError(
+        f"{assignment} is not in the gradebook: release it first (python -m grader release {assignment})"
+    )
+    if not _sqlite_path(gradebook_url(root)).is_file():
+        raise unreleased
     with Gradebook(gradebook_url(root)) as gb:
         try:
             gb.find_assignment(assignment)
         except MissingEntry:
-            raise RuntimeError(
-                f"{assignment} is not in the gradebook: release it first "
-                f"(python -m grader release {assignment})"
-            ) from None
+            raise unreleased from None
     names = submissions(root, assignment, students)
     release = read_release(root, assignment)
     jobs = jobs or len(os.sched_getaffinity(0))

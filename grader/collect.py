@@ -16,6 +16,7 @@ notebook per student is refused with the reason, and nothing is extracted outsid
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import zipfile
@@ -76,18 +77,37 @@ def _collect(items) -> dict[str, bytes]:
                 f"{name!r} is {size / 2**20:.0f} MiB, over the {MAX_NOTEBOOK_BYTES // 2**20} MiB limit"
             )
         found[student] = read()
+        problem = notebook_problem(found[student])
+        if problem:
+            raise ValueError(f"{name!r} is not a notebook ({problem}): fix or remove it, then collect again")
     return found
+
+
+def notebook_problem(content: bytes) -> str | None:
+    """None when ``content`` reads as a Jupyter notebook (JSON with a list of cells), else why not."""
+    try:
+        nb = json.loads(content)
+    except (ValueError, UnicodeDecodeError) as error:
+        return f"not JSON: {str(error).splitlines()[0]}" if content.strip() else "an empty file"
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        return "JSON without a list of cells"
+    return None
 
 
 def from_files(root: Path, assignment: str, source: Path) -> dict[str, Path]:
     """Place each student's notebook from folder or zip ``source`` as their submission of ``assignment``.
 
     Replaces an earlier submission of the same student; writes ``timestamp.txt`` (now, UTC) as
-    ``nbgrader collect`` does. The notebook is copied as bytes: a corrupted one is graded (zero,
-    with the reason), not refused here.
+    ``nbgrader collect`` does. Nothing is placed when any file is not a notebook, when two belong to
+    one student, or when there is none: the error says which.
     """
+    found = _notebooks_in(Path(source))
+    if not found:
+        raise ValueError(
+            f"{source} holds no notebook (expected alice.ipynb, bob.ipynb or alice/<name>.ipynb)"
+        )
     placed = {}
-    for student, content in sorted(_notebooks_in(Path(source)).items()):
+    for student, content in sorted(found.items()):
         folder = Path(root) / "grader" / "submitted" / student / assignment
         if folder.exists():
             shutil.rmtree(folder)

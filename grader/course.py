@@ -68,14 +68,26 @@ def nbgrader_environment() -> dict[str, str]:
     return env
 
 
+class NbgraderError(RuntimeError):
+    """nbgrader failed: ``str()`` is one line (the command and nbgrader's last error), ``log`` all of it."""
+
+    def __init__(self, args: tuple[str, ...], root: Path, log: str):
+        errors = [
+            line.split("]", 1)[-1].strip() for line in log.splitlines() if "ERROR" in line or "Error" in line
+        ]
+        last = errors[-1] if errors else (log.strip().splitlines() or ["no output"])[-1]
+        super().__init__(f"nbgrader {' '.join(args)} failed in {root}: {last}")
+        self.log = log
+
+
 def nbgrader(root: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
-    """Run ``nbgrader ARGS`` in course root ``root``; raise with nbgrader's log if it fails."""
+    """Run ``nbgrader ARGS`` in course root ``root``; raise :class:`NbgraderError` if it fails."""
     command = [str(Path(sys.executable).parent / "nbgrader"), *args]
     result = subprocess.run(
         command, cwd=root, env=nbgrader_environment(), capture_output=True, text=True, timeout=timeout
     )
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed in {root}:\n{result.stdout}\n{result.stderr}")
+        raise NbgraderError(args, root, f"{result.stdout}\n{result.stderr}")
     return result
 
 

@@ -52,6 +52,11 @@ def test_collect_from_a_zip_of_one_folder(tmp_path):
         ({"../evil.ipynb": notebook_bytes(), "alice.ipynb": notebook_bytes()}, "not a usable student id"),
         ({"alice.ipynb": notebook_bytes(), "alice/second.ipynb": notebook_bytes()}, "two notebooks"),
         ({"ali ce.ipynb": notebook_bytes(), "bob.ipynb": notebook_bytes()}, "not a usable student id"),
+        ({"alice.ipynb": notebook_bytes(), "bob.ipynb": b"{'cells': [}"}, "'bob.ipynb' is not a notebook"),
+        ({"alice.ipynb": b"", "bob.ipynb": notebook_bytes()}, "an empty file"),
+        ({"alice.ipynb": b'{"cells": 3}', "bob.ipynb": notebook_bytes()}, "without a list of cells"),
+        ({"alice.txt": b"no notebook here"}, "holds no notebook"),
+        ({}, "holds no notebook"),
     ],
 )
 def test_collect_refuses_ambiguous_or_unsafe_names(tmp_path, members, message):
