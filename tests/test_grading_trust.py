@@ -7,8 +7,9 @@ ch11 (an accuracy target, ``build_my_mnist_cnn``). A hostile submission leaves o
 points anyway; it must score exactly the points of the other exercises. A *probe* gives the
 target's right answer only if it can see something it must not (the hidden tests, the grader's
 environment, another copy of the course), so it too must lose the target's points. Honest
-mistakes (a copied, moved, deleted or stripped test cell) must cost nothing, and no feedback
-page may show a line of a hidden test.
+mistakes (a copied, moved, deleted or stripped test cell) and correct work that starts many
+threads must cost nothing, on every re-grade, and no feedback page may show a line of a hidden
+test.
 """
 
 from __future__ import annotations
@@ -202,6 +203,20 @@ LEAK_PROBE = (
 )
 
 
+# Correct work that starts many threads: hundreds at once, and a pool left running through the tests.
+MANY_THREADS = (
+    "import threading as _threading, concurrent.futures as _futures\n"
+    "import numpy as _np\n"
+    "_started = [_threading.Thread(target=_np.linalg.norm, args=(_np.ones(1000),)) for _ in range(600)]\n"
+    "for _thread in _started:\n"
+    "    _thread.start()\n"
+    "for _thread in _started:\n"
+    "    _thread.join()\n"
+    "_pool = _futures.ThreadPoolExecutor(max_workers=64)\n"
+    "assert len(list(_pool.map(_np.sum, [_np.ones(10)] * 256))) == 256\n"
+)
+
+
 def solved(target: Target):
     return nbformat.read(solution_path(target.chapter), as_version=4)
 
@@ -231,7 +246,8 @@ def probe(target: Target) -> str:
 
 
 def honest_mistakes(target: Target) -> dict:
-    """{student: notebook}: solved notebooks with a test cell copied, moved, deleted or stripped."""
+    """{student: notebook}: solved notebooks with a test cell copied, moved, deleted or stripped, or
+    with correct work that starts many threads."""
     cases = {}
     test_ids = [
         nbgrader_meta(c).get("grade_id") for c in solved(target).cells if nbgrader_meta(c).get("grade")
@@ -252,6 +268,7 @@ def honest_mistakes(target: Target) -> dict:
     stripped = solved(target)
     cell_by_grade_id(stripped, test_ids[-1]).metadata = {}
     cases["stripped_metadata"] = stripped
+    cases["many_threads"] = with_target_cell(target, MANY_THREADS + answer(target))
     return cases
 
 
@@ -361,7 +378,11 @@ def test_a_regrade_gives_the_same_scores(graded):
         for o in classroom.grade_class(
             root,
             target.chapter,
-            students=["solved", next(s for s in sorted(cases) if s.startswith(("attack_", "every_")))],
+            students=[
+                "solved",
+                *(["many_threads"] if "many_threads" in cases else []),
+                next(s for s in sorted(cases) if s.startswith(("attack_", "every_"))),
+            ],
             jobs=2,
             progress=False,
         )
