@@ -163,6 +163,31 @@ def expect_equal(got, expected, what: str = "the result") -> None:
         raise CheckFailed(f"{what}: expected {expected!r}, got {got!r}.")
 
 
+def expect_keras_layers_only(model, what: str = "the model") -> None:
+    """Check that ``model`` is a Functional or Sequential Keras model of Keras' own layers (no
+    ``Lambda``, no classes of the student's own): a model the grader can rebuild from its
+    configuration, as it does to train and score it.
+
+    >>> expect_keras_layers_only(model)  # doctest: +SKIP
+    """
+    import keras
+
+    from cvcourse.grading_agent import foreign_classes
+
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(
+            f"{what} should be a keras.Model of Keras' own layers (no Lambda, no classes of your own), "
+            f"got {repr(model)[:80]}."
+        )
+    foreign = foreign_classes(model)
+    if foreign:
+        raise CheckFailed(
+            f"{what} uses {', '.join(foreign)}: build it from Keras' own layers with keras.Model(inputs, "
+            "outputs) or keras.Sequential (no Lambda, no classes of your own); the grader rebuilds the "
+            "model from its configuration."
+        )
+
+
 def expect_dtype(got, kind: str, what: str = "the result") -> None:
     """Fail unless ``got`` is an array whose dtype kind is ``kind`` ('f' float, 'i' int, 'u' uint).
 

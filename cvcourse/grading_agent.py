@@ -29,16 +29,36 @@ def _keras():
     return sys.modules.get("keras")
 
 
+def foreign_classes(model) -> list[str]:
+    """What of a Keras model the grader will not rebuild from its configuration (``module.name``):
+    a model class other than Functional or Sequential, a layer class of the student's own, Lambda
+    (code). Empty for a model of Keras' own layers.
+
+    >>> foreign_classes(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))  # doctest: +SKIP
+    []
+    """
+    classes = [type(model)] + [type(layer) for layer in model._flatten_layers(include_self=False)]
+    foreign = [
+        cls
+        for cls in classes
+        if not cls.__module__.startswith("keras.")
+        or cls.__name__ == "Lambda"
+        or (cls is type(model) and cls.__name__ not in ("Functional", "Sequential"))
+    ]
+    names = (
+        cls.__qualname__ if cls.__module__.startswith("keras.") else f"{cls.__module__}.{cls.__qualname__}"
+        for cls in foreign
+    )  # Keras' Lambda by its name, a student's class with its module
+    return list(dict.fromkeys(names))
+
+
 def _is_keras_builtin_model(value) -> bool:
-    """A Functional or Sequential model all of whose layers are Keras' own classes."""
+    """A Functional or Sequential model of Keras' own layers (Lambda included: the grader says why it
+    refuses one)."""
     keras = _keras()
     if keras is None or not isinstance(value, keras.Model):
         return False
-    classes = [type(value)] + [type(layer) for layer in value._flatten_layers(include_self=False)]
-    return all(cls.__module__.startswith("keras.") for cls in classes) and type(value).__name__ in (
-        "Functional",
-        "Sequential",
-    )
+    return all(name.endswith(".Lambda") for name in foreign_classes(value))
 
 
 def as_data(keras_object) -> wire.ModelData:

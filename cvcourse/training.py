@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cvcourse.checks import CheckFailed, expect_close, expect_equal
+from cvcourse.checks import CheckFailed, expect_close, expect_equal, expect_keras_layers_only
 
 
 @dataclass
@@ -131,14 +131,14 @@ class TimeBudget(keras.callbacks.Callback):
 def check_classifier(
     model, input_shape: tuple, n_classes: int, max_params: int, what: str = "the model"
 ) -> None:
-    """Check a classifier's interface before training it: a Keras model, its input and output
-    shapes, at most ``max_params`` parameters, and softmax outputs (each row sums to 1).
+    """Check a classifier's interface before training it: a Keras model of Keras' own layers (one
+    the grader can rebuild), its input and output shapes, at most ``max_params`` parameters, and
+    softmax outputs (each row sums to 1).
 
     >>> check_classifier(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")]),
     ...                  (4,), 3, max_params=100)
     """
-    if not isinstance(model, keras.Model):
-        raise CheckFailed(f"{what} should be a keras.Model, got {type(model).__name__}.")
+    expect_keras_layers_only(model, what)
     expect_equal(tuple(model.input_shape), (None, *input_shape), f"{what}'s input_shape")
     expect_equal(tuple(model.output_shape), (None, n_classes), f"{what}'s output_shape")
     if model.count_params() > max_params:

@@ -149,7 +149,8 @@ def _rebuild_model(data: wire.ModelData):
     for name, module in _keras_classes(config):
         if name == "Lambda" or (module and not module.startswith("keras")):
             raise StudentError(
-                f"the model uses {name} from {module or 'an unknown module'}, not a Keras layer"
+                f"the model uses {name} from {module or 'an unknown module'}: build it from Keras' own "
+                "layers (no Lambda, no classes of your own), which the grader rebuilds from the configuration"
             )
     try:
         model = grading_agent.from_data(wire.ModelData(data.config, ()), safe_mode=True)  # weights drawn here

@@ -117,3 +117,57 @@ def test_expect_written_by_hand_finds_library_calls_directly_aliased_or_in_helpe
     exec("def correlate2d(x, k):\n    return x * k\n", namespace)
     own = type(own_function_with_the_same_name)(own_function_with_the_same_name.__code__, namespace)
     checks.expect_written_by_hand(own, banned)
+
+
+class _Double(__import__("keras").layers.Layer):
+    def call(self, inputs):
+        return 2 * inputs
+
+
+class _Subclassed(__import__("keras").Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = __import__("keras").layers.Dense(10, activation="softmax")
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+
+def _models():
+    import keras
+
+    inputs = keras.Input((4,))
+    return {
+        "own layers": keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(inputs)),
+        "sequential": keras.Sequential([keras.Input((4,)), keras.layers.Dense(10, activation="softmax")]),
+        "lambda": keras.Model(inputs, keras.layers.Lambda(lambda x: x * 0)(inputs)),
+        "custom layer": keras.Model(inputs, _Double()(inputs)),
+        "subclassed": _Subclassed(),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind, refused",
+    [
+        ("own layers", None),
+        ("sequential", None),
+        ("lambda", "uses Lambda:"),
+        ("custom layer", "test_checks._Double"),
+        ("subclassed", "test_checks._Subclassed"),
+    ],
+)
+def test_a_model_the_grader_cannot_rebuild_is_refused_with_its_classes(kind, refused):
+    """What the grader rebuilds from a configuration (checks.expect_keras_layers_only) is checked in the
+    student's own notebook too, so a visible test says what a grading would refuse."""
+    model = _models()[kind]
+    if refused is None:
+        checks.expect_keras_layers_only(model, "build()")
+        return
+    with pytest.raises(checks.CheckFailed, match="Keras' own layers") as failed:
+        checks.expect_keras_layers_only(model, "build()")
+    assert refused in str(failed.value) and str(failed.value).startswith("build() uses ")
+
+
+def test_something_that_is_not_a_model_is_named():
+    with pytest.raises(checks.CheckFailed, match=r"build\(\) should be a keras.Model of .*, got \(3, 4\)"):
+        checks.expect_keras_layers_only((3, 4), "build()")
