@@ -42,13 +42,17 @@ _registry: dict[str, Callable[[], None]] = {}
 
 
 def _describe_failure(exc: BaseException) -> str:
+    """A failure in words, with the line and function that raised it. An exception the grader brought
+    from the student's kernel (``grader/testrunner.py``) says where it was raised there in ``where``."""
     if isinstance(exc, NotImplementedError):
         return "not written yet: replace `raise NotImplementedError()` with your code."
     if isinstance(exc, AssertionError) and str(exc):
         return str(exc)
-    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    where = f" (line {frame.lineno} of {frame.name})" if frame else ""
-    return f"raised {type(exc).__name__}: {exc}{where}"
+    where = getattr(exc, "where", None)
+    if where is None:
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        where = f"line {frame.lineno} of {frame.name}" if frame else ""
+    return f"raised {type(exc).__name__}: {exc}" + (f" ({where})" if where else "")
 
 
 def _run(name: str, test: Callable[[], None]) -> CheckResult:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import itertools
 import sys
+import traceback
 
 import numpy as np
 
@@ -165,8 +166,14 @@ def _arrays(value, path=()):
 
 
 def _error(error: BaseException) -> dict:
+    """The error as plain data: its type, builtin bases, message, and where it was raised (the line
+    and function of the deepest frame outside this module, as a visible test reports it)."""
     bases = [c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"]
-    return {"error": {"type": type(error).__name__, "bases": bases, "message": str(error)[:4000]}}
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != __file__]
+    where = f"line {frames[-1].lineno} of {frames[-1].name}" if frames else ""
+    return {
+        "error": {"type": type(error).__name__, "bases": bases, "message": str(error)[:4000], "where": where}
+    }
 
 
 def _run(request: dict, namespace: dict):

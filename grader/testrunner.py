@@ -42,8 +42,14 @@ class StudentError(Exception):
 
 
 def _student_exception(error: dict) -> BaseException:
-    """The exception to raise here for one raised in the student's kernel (by type name only)."""
-    message = str(error.get("message", ""))
+    """The exception to raise here for one raised in the student's kernel (by type name only), with
+    ``where`` it was raised there (``line 3 of iou``), which the visible tests' messages show."""
+    exception = _exception_of_type(error, str(error.get("message", "")))
+    exception.where = str(error.get("where") or "")[:200]
+    return exception
+
+
+def _exception_of_type(error: dict, message: str) -> BaseException:
     for name in error.get("bases", []) or [error.get("type")]:
         cls = getattr(builtins, str(name), None)
         if isinstance(cls, type) and issubclass(cls, Exception) and cls is not Exception:

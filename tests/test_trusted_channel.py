@@ -177,6 +177,20 @@ def test_the_student_s_exceptions_arrive_by_type_and_message():
         remote("ni")
 
 
+def test_a_failure_says_where_the_student_s_code_raised_it():
+    def helper(x):
+        return x.reshape(7)
+
+    def student_function(x):
+        return helper(x)
+
+    remote = Loopback({"solve": student_function}).ask({"op": "lookup", "name": "solve"})
+    result = checks._run("exercise", lambda: remote(np.zeros(3)))
+    assert not result.passed
+    assert result.message.startswith("raised ValueError: cannot reshape"), result.message
+    assert result.message.endswith(f"(line {helper.__code__.co_firstlineno + 1} of helper)"), result.message
+
+
 def test_arrays_written_by_the_student_s_code_come_back():
     def scribble(image, other):
         image[0, 0] = 99.0
