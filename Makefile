@@ -34,7 +34,7 @@ chapters:       ## list chapters, exercises, points and time budgets
 fetch:          ## download and cache every optional data set for an offline classroom
 	$(BIN)/cvcourse-fetch all
 
-backbone:       ## retrain the course's pretrained CNN (data/backbone/, a few minutes on a CPU)
+backbone:       ## retrain the course's pretrained CNN (data/backbone/, about 35 minutes on a 2-core CPU)
 	$(BIN)/python scripts/train_backbone.py
 
 bench:          ## time each chapter: solution run and autograding one submission (medians of 3)
