@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from grader.course import REPO, budget_seconds, chapters, exercises, export_grades, generate, nbgrader
+from grader.paths import CoursePaths
 
 
 def _positive(kind):
@@ -173,9 +174,9 @@ def _run(args: argparse.Namespace, root: Path, known: list[str]) -> None:
             sandboxed=not args.unsafe_no_sandbox,
         )
         print(classroom.summary_table(outcomes))
-        print(f"\ngradebook updated; per-submission details in {root / 'grader' / 'grading_report.csv'}")
+        print(f"\ngradebook updated; per-submission details in {CoursePaths(root).report}")
     elif args.command == "feedback":
-        if not any((root / "grader" / "autograded").glob(f"*/{args.chapter}/*.ipynb")):
+        if not any(CoursePaths(root).autograded.glob(f"*/{args.chapter}/*.ipynb")):
             raise ValueError(
                 f"no submission of {args.chapter} is graded yet: run python -m grader grade "
                 f"{args.chapter} first"
@@ -183,12 +184,12 @@ def _run(args: argparse.Namespace, root: Path, known: list[str]) -> None:
         nbgrader(root, "generate_feedback", args.chapter, "--force")
         if args.release:
             nbgrader(root, "release_feedback", args.chapter, "--force")
-        print(f"feedback pages in {root / 'grader' / 'feedback'}")
+        print(f"feedback pages in {CoursePaths(root).feedback}")
     elif args.command == "export":
         if args.to and not args.to.resolve().parent.is_dir():
             raise ValueError(f"cannot write {args.to}: folder {args.to.resolve().parent} does not exist")
         rows = export_grades(root, args.to)
-        print(f"exported {len(rows)} grade(s) to {args.to or root / 'grader' / 'grades.csv'}")
+        print(f"exported {len(rows)} grade(s) to {args.to or CoursePaths(root).grades}")
 
 
 if __name__ == "__main__":

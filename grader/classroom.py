@@ -45,6 +45,7 @@ from tqdm.auto import tqdm
 
 from grader import collect, plan, repair, sandbox, trusted_execute
 from grader.course import REPO, nbgrader_environment, write_course_config
+from grader.paths import CoursePaths
 
 FIRST_UID = 1_900_000  # slot k runs its kernels as user FIRST_UID + k (no account needed)
 TEST_UID = 1_950_000  # the test server and its test processes (grader.testrunner) run as this user
@@ -71,7 +72,7 @@ def gradebook_url(root: Path) -> str:
     """The gradebook of course root ``root`` (the repository honours ``NBGRADER_DB_URL``)."""
     if Path(root).resolve() == REPO and os.environ.get("NBGRADER_DB_URL"):
         return os.environ["NBGRADER_DB_URL"]
-    return f"sqlite:///{Path(root).resolve() / 'grader' / 'gradebook.db'}"
+    return CoursePaths(Path(root).resolve()).gradebook_url
 
 
 def submissions(root: Path, assignment: str, students: Iterable[str] | None = None) -> list[str]:
@@ -80,7 +81,7 @@ def submissions(root: Path, assignment: str, students: Iterable[str] | None = No
     Raises ValueError, with what to do, when there is none, when one of ``students`` has none, or
     when a folder's name is not a usable student id (it reaches nbgrader's ``--student`` pattern).
     """
-    folder = Path(root) / "grader" / "submitted"
+    folder = CoursePaths(Path(root)).submitted
     found = sorted(p.parent.name for p in folder.glob(f"*/{assignment}") if p.is_dir() and not p.is_symlink())
     unusable = [name for name in found if not collect.STUDENT_ID.match(name)]
     if unusable:
@@ -134,15 +135,10 @@ def _sqlite_path(url: str) -> Path:
 
 def _kernel_names(root: Path, assignment: str) -> set[str]:
     names = {"python3", "cnn-course"}
-    source = Path(root) / "solutions" / assignment
+    source = CoursePaths(Path(root)).source / assignment
     for path in source.glob("*.ipynb"):
         names.add(nbformat.read(path, as_version=4).metadata.get("kernelspec", {}).get("name", "python3"))
     return names
-
-
-def visible_paths() -> list[str]:
-    """What the student's kernel sees besides the system: its Python, the course package and its data."""
-    return [sys.prefix, sys.base_prefix, str(REPO / "cvcourse"), str(REPO / "data")]
 
 
 @dataclass
@@ -156,7 +152,7 @@ class Release:
 
 def read_release(root: Path, assignment: str) -> Release:
     """The test cells and grading plans of ``assignment``, from the course's gradebook and solutions."""
-    folder, url = Path(root) / "solutions" / assignment, gradebook_url(root)
+    folder, url = CoursePaths(Path(root)).source / assignment, gradebook_url(root)
     sources = sorted(folder.glob("*.ipynb"))
     plans = plan.notebook_plans(folder, url, assignment)
     tests = {source.name: repair.release_tests(url, assignment, source) for source in sources}
@@ -176,21 +172,19 @@ def prepare(
 ) -> list[str]:
     """Lay out ``work_dir`` for grading one submission; return the ``nbgrader autograde`` arguments."""
     root = Path(root).resolve()
-    (work_dir / "grader").mkdir(parents=True)
-    shutil.copyfile(_sqlite_path(gradebook_url(root)), work_dir / "grader" / "gradebook.db")
-    copy_plain_files(
-        root / "grader" / "submitted" / student / assignment,
-        work_dir / "grader" / "submitted" / student / assignment,
-    )
+    course, work = CoursePaths(root), CoursePaths(work_dir)
+    work.gradebook.parent.mkdir(parents=True)
+    shutil.copyfile(_sqlite_path(gradebook_url(root)), work.gradebook)
+    copy_plain_files(course.submission(student, assignment), work.submission(student, assignment))
     repairs = []
     for name, tests in release.tests.items():
-        submitted = work_dir / "grader" / "submitted" / student / assignment / name
+        submitted = work.submission(student, assignment) / name
         if submitted.is_file():
             repairs += [f"{Path(name).stem}: {note}" for note in repair.repair_file(submitted, tests)]
     (work_dir / "repairs.json").write_text(json.dumps(repairs))
     # nbgrader copies the assignment's other files (data) from the source folder: not the notebooks.
-    (work_dir / "solutions" / assignment).mkdir(parents=True)
-    copy_plain_files(root / "solutions" / assignment, work_dir / "solutions" / assignment, (".ipynb",))
+    (work.source / assignment).mkdir(parents=True)
+    copy_plain_files(course.source / assignment, work.source / assignment, (".ipynb",))
     runtime = work_dir / "runtime"
     runtime.mkdir()
     extra = f"c.Execute.timeout = {int(cell_timeout)}\n"
@@ -199,7 +193,7 @@ def prepare(
             "c.KernelManager.transport = 'ipc'  # Unix sockets: the kernel has no network at all\n"
             f"c.KernelManager.ip = {str(runtime / 'kernel')!r}  # where the sockets go\n"
         )
-    readable, env = keras_cache(sandboxed)
+    readable, env = sandbox.keras_cache(sandboxed)
     if release.trusted:
         tests = test_server_folder(work_dir.parent) / work_dir.name  # where its test process works
         tests.mkdir()
@@ -212,7 +206,7 @@ def prepare(
         return arguments
     config = sandbox.KernelConfig(
         uid=FIRST_UID + slot,
-        visible=visible_paths(),
+        visible=sandbox.visible_paths(),
         runtime_dir=str(runtime),
         limits=limits,
         readable=readable,
@@ -244,17 +238,6 @@ def trusted_configuration(plans: dict[str, dict], work_dir: Path, tests: Path, e
     )
 
 
-def keras_cache(sandboxed: bool) -> tuple[dict[str, str], dict[str, str]]:
-    """({real path: path inside}, environment) that show Keras' cache (data sets, weights) read-only."""
-    # cvcourse.data.keras_home's rule, not imported: cvcourse loads TensorFlow
-    keras_home = Path(os.environ.get("KERAS_HOME", "").strip() or Path.home() / ".keras").expanduser()
-    if not keras_home.is_dir():
-        return {}, {}
-    if not sandboxed:
-        return {}, {"KERAS_HOME": str(keras_home)}
-    return {str(keras_home): "/tmp/.keras"}, {"KERAS_HOME": "/tmp/.keras"}
-
-
 def test_server_folder(parent: Path) -> Path:
     """Where the test server listens, and each submission's test process works (a folder each)."""
     return Path(parent) / "tests"
@@ -269,12 +252,12 @@ def test_server(parent: Path, limits: sandbox.Limits, sandboxed: bool):
     folder = test_server_folder(parent)
     folder.mkdir()
     command = trusted_execute.test_server_command(folder / "server.sock")
-    readable, cache = keras_cache(sandboxed)
+    readable, cache = sandbox.keras_cache(sandboxed)
     env = {**trusted_execute.test_process_environment(folder), **cache}
     if sandboxed:
         config = sandbox.KernelConfig(
             uid=TEST_UID,
-            visible=[*visible_paths(), *(str(REPO / "grader" / n) for n in ("__init__.py", "testrunner.py"))],
+            visible=sandbox.visible_paths(test_server=True),
             runtime_dir=str(folder),
             limits=limits,
             readable=readable,
@@ -440,11 +423,11 @@ def _read_grades(url: str, assignment: str, student: str):
 def merge(root: Path, assignment: str, student: str, work_dir: Path | None) -> Outcome:
     """Write one graded submission (``work_dir``; None when it failed: zero) into the course's gradebook."""
     root = Path(root).resolve()
-    target = root / "grader" / "autograded" / student / assignment
+    target = CoursePaths(root).graded(student, assignment)
     grades, comments, timestamp, penalties = {}, {}, None, {}
     if work_dir is not None:
         grades, comments, timestamp, penalties = _read_grades(
-            f"sqlite:///{work_dir / 'grader' / 'gradebook.db'}", assignment, student
+            CoursePaths(work_dir).gradebook_url, assignment, student
         )
     with Gradebook(gradebook_url(root)) as gb, warnings.catch_warnings():
         # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; they are harmless here
@@ -470,7 +453,7 @@ def merge(root: Path, assignment: str, student: str, work_dir: Path | None) -> O
     if target.exists():
         shutil.rmtree(target)
     if work_dir is not None:
-        copy_plain_files(work_dir / "grader" / "autograded" / student / assignment, target)
+        copy_plain_files(CoursePaths(work_dir).graded(student, assignment), target)
         for path in target.glob("*.ipynb"):
             present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nbformat.read(path, 4).cells}
             problems = {name: "deleted from the notebook" for name in cells if name not in present}
@@ -537,7 +520,7 @@ def grade_class(
                 sandbox.kill_user_processes(FIRST_UID + slot)
             with lock:
                 free_slots.append(slot)
-        graded = work_dir / "grader" / "autograded" / student / assignment
+        graded = CoursePaths(work_dir).graded(student, assignment)
         if code is None:
             reason = f"grading took longer than {submission_timeout:.0f} s and was stopped"
         elif code != 0 or not any(graded.glob("*.ipynb")):
@@ -582,7 +565,7 @@ def grade_class(
 
 def write_report(root: Path, outcomes: list[Outcome]) -> Path:
     """Append the outcomes to ``root/grader/grading_report.csv`` (one row per submission)."""
-    path = Path(root) / "grader" / "grading_report.csv"
+    path = CoursePaths(Path(root)).report
     new = not path.exists()
     with path.open("a", newline="") as handle:
         writer = csv.writer(handle)

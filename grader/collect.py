@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from grader.course import nbgrader
+from grader.paths import CoursePaths
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # larger than any honest notebook of the course
@@ -108,7 +109,7 @@ def from_files(root: Path, assignment: str, source: Path) -> dict[str, Path]:
         )
     placed = {}
     for student, content in sorted(found.items()):
-        folder = Path(root) / "grader" / "submitted" / student / assignment
+        folder = CoursePaths(Path(root)).submission(student, assignment)
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)

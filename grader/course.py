@@ -23,24 +23,26 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from grader.paths import CoursePaths
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "grader" / "nbgrader_config.py"
 
 
 def chapters(root: Path = REPO) -> list[str]:
     """Names of the chapters in ``root/solutions``, in order (each folder holds ``<name>.ipynb``)."""
-    source = Path(root) / "solutions"
+    source = CoursePaths(Path(root)).source
     return sorted(p.name for p in source.iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
 def solution_path(chapter: str, root: Path = REPO) -> Path:
     """The instructor notebook of ``chapter``."""
-    return Path(root) / "solutions" / chapter / f"{chapter}.ipynb"
+    return CoursePaths(Path(root)).source / chapter / f"{chapter}.ipynb"
 
 
 def student_path(chapter: str, root: Path = REPO) -> Path:
     """The generated student notebook of ``chapter``."""
-    return Path(root) / "course" / chapter / f"{chapter}.ipynb"
+    return CoursePaths(Path(root)).release / chapter / f"{chapter}.ipynb"
 
 
 def budget_seconds(chapter: str, root: Path = REPO) -> float:
@@ -103,11 +105,11 @@ def make_scratch_course(root: Path, chapter_names: list[str] | None = None) -> P
     Its ``nbgrader_config.py`` loads the course configuration and points it at ``root``,
     with its own gradebook, so nothing in the repository is touched.
     """
-    root = Path(root)
-    (root / "grader").mkdir(parents=True, exist_ok=True)
+    root, paths = Path(root), CoursePaths(Path(root))
+    paths.gradebook.parent.mkdir(parents=True, exist_ok=True)
     for chapter in chapter_names or chapters():
-        shutil.copytree(REPO / "solutions" / chapter, root / "solutions" / chapter, dirs_exist_ok=True)
-    write_course_config(root, exchange=root / "grader" / "exchange")
+        shutil.copytree(CoursePaths(REPO).source / chapter, paths.source / chapter, dirs_exist_ok=True)
+    write_course_config(root, exchange=paths.exchange)
     return root
 
 
@@ -121,7 +123,7 @@ def write_course_config(root: Path, exchange: Path, extra: str = "") -> Path:
         "c = get_config()  # noqa: F821\n"
         f"load_subconfig({str(CONFIG)!r})  # noqa: F821\n"
         f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.CourseDirectory.db_url = 'sqlite:///{Path(root) / 'grader' / 'gradebook.db'}'\n"
+        f"c.CourseDirectory.db_url = {CoursePaths(Path(root)).gradebook_url!r}\n"
         f"c.Exchange.root = {str(exchange)!r}\n" + extra
     )
     return path
@@ -129,7 +131,7 @@ def write_course_config(root: Path, exchange: Path, extra: str = "") -> Path:
 
 def submit(root: Path, student: str, chapter: str, notebook: nbformat.NotebookNode) -> Path:
     """Place ``notebook`` as ``student``'s submission of ``chapter`` (as ``nbgrader collect`` would)."""
-    folder = Path(root) / "grader" / "submitted" / student / chapter
+    folder = CoursePaths(Path(root)).submission(student, chapter)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{chapter}.ipynb"
     nbformat.write(notebook, path)
@@ -146,7 +148,7 @@ def autograde(root: Path, chapter: str, student: str | None = None) -> None:
 
 def export_grades(root: Path, target: Path | None = None) -> list[dict[str, str]]:
     """Export the gradebook to ``target`` (default ``root/grader/grades.csv``) and return its rows."""
-    target = Path(target or Path(root) / "grader" / "grades.csv").resolve()
+    target = Path(target or CoursePaths(Path(root)).grades).resolve()
     nbgrader(root, "export", f"--to={target}")
     with target.open(newline="") as handle:
         return list(csv.DictReader(handle))

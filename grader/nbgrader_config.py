@@ -1,12 +1,7 @@
 """nbgrader configuration of the course; the root-level nbgrader_config.py loads this file.
 
-Folders (relative to the repository root):
-  solutions/            source: instructor notebooks with solutions and hidden tests
-  course/               release: student notebooks, generated, committed
-  grader/submitted/     submissions to grade          (git-ignored)
-  grader/autograded/    graded copies                 (git-ignored)
-  grader/feedback/      HTML feedback per student     (git-ignored)
-  grader/gradebook.db   SQLite gradebook              (git-ignored; set NBGRADER_DB_URL for PostgreSQL)
+The folders (solutions/, course/, grader/submitted/, ...) are those of ``grader/paths.py``; set
+``NBGRADER_DB_URL`` for another gradebook than grader/gradebook.db.
 """
 
 import os
@@ -17,15 +12,19 @@ c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
 repo = Path(__file__).resolve().parents[1]
 
+sys.path.insert(0, str(repo))
+from grader import paths  # noqa: E402 (after the path it needs): the course's folders, in one place
+
+course = paths.CoursePaths(repo)
 c.CourseDirectory.course_id = "cnn-vision"
 c.CourseDirectory.root = str(repo)
-c.CourseDirectory.source_directory = "solutions"
-c.CourseDirectory.release_directory = "course"
-c.CourseDirectory.submitted_directory = "grader/submitted"
-c.CourseDirectory.autograded_directory = "grader/autograded"
-c.CourseDirectory.feedback_directory = "grader/feedback"
-c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{repo / 'grader' / 'gradebook.db'}")
-c.Exchange.root = str(repo / "grader" / "exchange")
+c.CourseDirectory.source_directory = paths.SOURCE
+c.CourseDirectory.release_directory = paths.RELEASE
+c.CourseDirectory.submitted_directory = paths.SUBMITTED
+c.CourseDirectory.autograded_directory = paths.AUTOGRADED
+c.CourseDirectory.feedback_directory = paths.FEEDBACK
+c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", course.gradebook_url)
+c.Exchange.root = str(course.exchange)
 
 # What a student sees where a solution was.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -47,7 +46,6 @@ c.IgnorePattern.pattern = (
 )
 
 # Feedback pages show each test's visible part and its failure message, never the hidden tests.
-sys.path.insert(0, str(repo))
 from grader.answers import generate_preprocessors  # noqa: E402 (after the path it needs)
 from grader.feedback import feedback_preprocessors  # noqa: E402
 

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from grader.course import chapters, generate, nbgrader
+from grader.paths import CoursePaths
 
 # What students get, relative to the repository root (folders are copied whole).
 STUDENT_FILES = (
@@ -88,7 +89,7 @@ your instructor asks (JupyterLab's Assignments tab, or the file itself).
 def release(root: Path, assignment: str) -> Path:
     """Generate ``course/<assignment>`` from the solutions and release it to the nbgrader exchange."""
     student_notebook = generate(Path(root), assignment)
-    (Path(root) / "grader" / "exchange").mkdir(parents=True, exist_ok=True)  # as the course config says
+    CoursePaths(Path(root)).exchange.mkdir(parents=True, exist_ok=True)  # as the course config says
     nbgrader(Path(root), "release_assignment", assignment, "--force")
     return student_notebook
 
@@ -113,7 +114,9 @@ def export_student_repository(root: Path, destination: Path) -> list[str]:
             shutil.copy2(source, target)
         copied.append(relative)
     listed = "\n".join(
-        f"- `course/{name}/{name}.ipynb`" for name in chapters(root) if (root / "course" / name).is_dir()
+        f"- `course/{name}/{name}.ipynb`"
+        for name in chapters(root)
+        if (CoursePaths(root).release / name).is_dir()
     )
     (destination / "README.md").write_text(STUDENT_README.format(chapters=listed))
     (destination / "Makefile").write_text(STUDENT_MAKEFILE)

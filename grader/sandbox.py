@@ -106,6 +106,30 @@ ALLOWED_ENVIRONMENT = (
 )  # fmt: skip
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def visible_paths(test_server: bool = False) -> list[str]:
+    """What a kernel sees besides :data:`SYSTEM_PATHS`: its Python, the course package and its data;
+    the grader's test server also sees its own two files (``grader/testrunner.py``), nothing else
+    of the grader."""
+    paths = [sys.prefix, sys.base_prefix, str(REPO / "cvcourse"), str(REPO / "data")]
+    if test_server:
+        paths += [str(REPO / "grader" / name) for name in ("__init__.py", "testrunner.py")]
+    return paths
+
+
+def keras_cache(sandboxed: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """({real path: path inside}, environment) that show Keras' cache (data sets, weights) read-only."""
+    # cvcourse.data.keras_home's rule, not imported: cvcourse loads TensorFlow
+    keras_home = Path(os.environ.get("KERAS_HOME", "").strip() or Path.home() / ".keras").expanduser()
+    if not keras_home.is_dir():
+        return {}, {}
+    if not sandboxed:
+        return {}, {"KERAS_HOME": str(keras_home)}
+    return {str(keras_home): "/tmp/.keras"}, {"KERAS_HOME": "/tmp/.keras"}
+
+
 def allowed_environment(**extra: str) -> dict[str, str]:
     """The allowed variables of this process's environment, with ``extra`` on top."""
     return {**{k: os.environ[k] for k in ALLOWED_ENVIRONMENT if k in os.environ}, **extra}

@@ -1,0 +1,87 @@
+"""Where a course keeps what nbgrader and the grader read and write: the one model of its folders.
+
+Every module, the nbgrader configuration and the tests take their paths from :class:`CoursePaths`,
+so a folder is named in one place. Relative to a course root (the repository, a scratch course
+in a test, or one submission's grading folder):
+
+  solutions/             source: instructor notebooks with solutions and hidden tests
+  course/                release: student notebooks, generated, committed
+  grader/submitted/      submissions to grade                        (git-ignored)
+  grader/autograded/     graded copies                               (git-ignored)
+  grader/feedback/       HTML feedback per student                   (git-ignored)
+  grader/exchange/       nbgrader's exchange (release, fetch, submit) (git-ignored)
+  grader/gradebook.db    SQLite gradebook                            (git-ignored)
+  grader/grading_report.csv, grader/grades.csv   what ``grade`` and ``export`` write
+
+This file uses the standard library only: nbgrader's configuration imports it.
+
+>>> paths = CoursePaths(Path("/srv/course"))
+>>> paths.submission("alice", "ch01_visual_cortex")
+PosixPath('/srv/course/grader/submitted/alice/ch01_visual_cortex')
+>>> paths.gradebook_url
+'sqlite:////srv/course/grader/gradebook.db'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# nbgrader's CourseDirectory settings, relative to the course root
+SOURCE, RELEASE = "solutions", "course"
+SUBMITTED, AUTOGRADED, FEEDBACK = "grader/submitted", "grader/autograded", "grader/feedback"
+
+
+@dataclass(frozen=True)
+class CoursePaths:
+    """The folders and files of the course rooted at ``root``."""
+
+    root: Path
+
+    @property
+    def source(self) -> Path:
+        return self.root / SOURCE
+
+    @property
+    def release(self) -> Path:
+        return self.root / RELEASE
+
+    @property
+    def submitted(self) -> Path:
+        return self.root / SUBMITTED
+
+    @property
+    def autograded(self) -> Path:
+        return self.root / AUTOGRADED
+
+    @property
+    def feedback(self) -> Path:
+        return self.root / FEEDBACK
+
+    @property
+    def exchange(self) -> Path:
+        return self.root / "grader" / "exchange"
+
+    @property
+    def gradebook(self) -> Path:
+        return self.root / "grader" / "gradebook.db"
+
+    @property
+    def gradebook_url(self) -> str:
+        return f"sqlite:///{self.gradebook}"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "grader" / "grading_report.csv"
+
+    @property
+    def grades(self) -> Path:
+        return self.root / "grader" / "grades.csv"
+
+    def submission(self, student: str, assignment: str) -> Path:
+        """The folder of ``student``'s submission of ``assignment``."""
+        return self.submitted / student / assignment
+
+    def graded(self, student: str, assignment: str) -> Path:
+        """The folder of ``student``'s graded copy of ``assignment``."""
+        return self.autograded / student / assignment
