@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cvcourse.grading_agent import foreign_classes
+
 
 class CheckFailed(AssertionError):
     """A visible or hidden test failed; the message says what was expected."""
@@ -175,8 +177,6 @@ def expect_keras_layers_only(model, what: str = "the model") -> None:
     >>> expect_keras_layers_only(model)  # doctest: +SKIP
     """
     import keras
-
-    from cvcourse.grading_agent import foreign_classes
 
     if not isinstance(model, keras.Model):
         raise CheckFailed(

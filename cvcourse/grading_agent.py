@@ -59,7 +59,7 @@ def _is_keras_builtin_model(value) -> bool:
     keras = _keras()
     if keras is None or not isinstance(value, keras.Model):
         return False
-    return all(name.endswith(".Lambda") for name in foreign_classes(value))
+    return all(name == "Lambda" for name in foreign_classes(value))
 
 
 def as_data(keras_object) -> wire.ModelData:

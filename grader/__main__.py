@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, root: Path, known: list[str]) -> None:
-
+    """Carry out the parsed command; bad input raises RuntimeError, ValueError or OSError."""
     if args.command == "chapters":
         for chapter in known:
             listed = ", ".join(f"{name} ({points})" for name, points in exercises(chapter, root))

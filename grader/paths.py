@@ -32,51 +32,29 @@ SOURCE, RELEASE = "solutions", "course"
 SUBMITTED, AUTOGRADED, FEEDBACK = "grader/submitted", "grader/autograded", "grader/feedback"
 
 
+def _under_root(relative: str) -> property:
+    return property(lambda self: self.root / relative, doc=f"``root/{relative}``")
+
+
 @dataclass(frozen=True)
 class CoursePaths:
     """The folders and files of the course rooted at ``root``."""
 
     root: Path
 
-    @property
-    def source(self) -> Path:
-        return self.root / SOURCE
-
-    @property
-    def release(self) -> Path:
-        return self.root / RELEASE
-
-    @property
-    def submitted(self) -> Path:
-        return self.root / SUBMITTED
-
-    @property
-    def autograded(self) -> Path:
-        return self.root / AUTOGRADED
-
-    @property
-    def feedback(self) -> Path:
-        return self.root / FEEDBACK
-
-    @property
-    def exchange(self) -> Path:
-        return self.root / "grader" / "exchange"
-
-    @property
-    def gradebook(self) -> Path:
-        return self.root / "grader" / "gradebook.db"
+    source = _under_root(SOURCE)
+    release = _under_root(RELEASE)
+    submitted = _under_root(SUBMITTED)
+    autograded = _under_root(AUTOGRADED)
+    feedback = _under_root(FEEDBACK)
+    exchange = _under_root("grader/exchange")
+    gradebook = _under_root("grader/gradebook.db")
+    report = _under_root("grader/grading_report.csv")
+    grades = _under_root("grader/grades.csv")
 
     @property
     def gradebook_url(self) -> str:
         return f"sqlite:///{self.gradebook}"
-
-    @property
-    def report(self) -> Path:
-        return self.root / "grader" / "grading_report.csv"
-
-    @property
-    def grades(self) -> Path:
-        return self.root / "grader" / "grades.csv"
 
     def submission(self, student: str, assignment: str) -> Path:
         """The folder of ``student``'s submission of ``assignment``."""
