@@ -129,16 +129,24 @@ class TimeBudget(keras.callbacks.Callback):
 
 
 def check_classifier(
-    model, input_shape: tuple, n_classes: int, max_params: int, what: str = "the model"
+    model,
+    input_shape: tuple,
+    n_classes: int,
+    max_params: int,
+    what: str = "the model",
+    *,
+    keras_layers_only: bool = True,
 ) -> None:
     """Check a classifier's interface before training it: a Keras model of Keras' own layers (one
-    the grader can rebuild), its input and output shapes, at most ``max_params`` parameters, and
-    softmax outputs (each row sums to 1).
+    the grader can rebuild; ``keras_layers_only=False`` where the exercise asks for a layer class
+    of the student's own, trained in the student's kernel), its input and output shapes, at most
+    ``max_params`` parameters, and softmax outputs (each row sums to 1).
 
     >>> check_classifier(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")]),
     ...                  (4,), 3, max_params=100)
     """
-    expect_keras_layers_only(model, what)
+    if keras_layers_only:
+        expect_keras_layers_only(model, what)
     expect_equal(tuple(model.input_shape), (None, *input_shape), f"{what}'s input_shape")
     expect_equal(tuple(model.output_shape), (None, n_classes), f"{what}'s output_shape")
     if model.count_params() > max_params:

@@ -70,6 +70,19 @@ def test_check_classifier_explains_each_problem():
         training.check_classifier(logits, (8, 8, 1), 2, max_params=1_000)
 
 
+def test_a_layer_of_the_students_own_is_refused_unless_the_exercise_asks_for_one():
+    class Doubling(keras.layers.Layer):
+        def call(self, x):
+            return 2 * x
+
+    inputs = keras.Input((8, 8, 1))
+    outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(Doubling()(inputs)))
+    own = keras.Model(inputs, outputs)
+    with pytest.raises(CheckFailed, match="Doubling"):
+        training.check_classifier(own, (8, 8, 1), 2, max_params=1_000)
+    training.check_classifier(own, (8, 8, 1), 2, max_params=1_000, keras_layers_only=False)
+
+
 def test_train_classifier_is_deterministic_and_never_trains_on_test_images():
     splits = tiny_splits()
     runs = [training.train_classifier(tiny_model, splits, epochs=3, batch_size=16, peak_learning_rate=0.05,
