@@ -168,19 +168,22 @@ def _bwrap(*, tmp_size: int | None = None, visible=(), writable=None, readable=N
     return [*args, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
 
 
-def kill_user_processes(uid: int, attempts: int = 100) -> None:
-    """SIGKILL every process of user ``uid``, a fork bomb's included.
+def kill_user_processes(uid: int, timeout_seconds: float = 60) -> None:
+    """SIGKILL every process of user ``uid``, a fork bomb's included, and wait until they are gone.
 
     Each parallel slot's kernels run as a user of their own, so after a submission this ends
     whatever it left behind. A child process becomes that user and calls ``kill(-1, SIGKILL)``:
     the kernel signals all of the user's processes in one pass that no fork can slip through,
-    where killing them one by one loses to a fork bomb on a fast machine.
+    where killing them one by one loses to a fork bomb on a fast machine. A process that held
+    gigabytes takes a while to give them back, hence the generous wait.
 
     >>> kill_user_processes(1_900_000)  # doctest: +SKIP
     """
-    for _ in range(attempts):
-        if not any(_owner(p) == uid for p in Path("/proc").iterdir() if p.name.isdigit()):
-            return
+    deadline = time.monotonic() + timeout_seconds
+    while left := [p for p in Path("/proc").iterdir() if p.name.isdigit() and _owner(p) == uid]:
+        if time.monotonic() > deadline:
+            shown = ", ".join(f"{p.name} ({_state(p)})" for p in left[:5])
+            raise RuntimeError(f"processes of user {uid} outlive {timeout_seconds:.0f} s of SIGKILL: {shown}")
         child = os.fork()
         if child == 0:  # the child only changes user, signals and exits: nothing that takes a lock
             try:
@@ -189,8 +192,16 @@ def kill_user_processes(uid: int, attempts: int = 100) -> None:
             finally:
                 os._exit(0)
         os.waitpid(child, 0)
-        time.sleep(0.05)  # the killed processes exit and leave /proc
-    raise RuntimeError(f"processes of user {uid} keep appearing after {attempts} rounds of kill(-1)")
+        time.sleep(0.1)  # the killed processes exit and leave /proc
+
+
+def _state(proc: Path) -> str:
+    """A process's state letter and command name, from ``/proc/<pid>/stat``."""
+    try:
+        stat = (proc / "stat").read_text()
+    except OSError:
+        return "gone"
+    return f"{stat.rsplit(')', 1)[1].split()[0]} {stat[stat.index('(') + 1 : stat.rindex(')')]}"
 
 
 def _owner(proc: Path) -> int | None:

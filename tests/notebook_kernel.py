@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,11 +46,24 @@ class Execution:
 
 
 def execute(
-    nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300, allow_errors: bool = False
+    nb: nbformat.NotebookNode,
+    cwd: Path,
+    timeout: int = 300,
+    allow_errors: bool = False,
+    timed_cells: int | None = None,
 ) -> Execution:
-    """Execute ``nb`` in ``cwd``; the wall time includes the kernel's start."""
-    seconds = execute_notebook(nb, cwd, timeout=timeout, allow_errors=allow_errors)
+    """Execute ``nb`` in ``cwd``; the wall time runs from the kernel's start to the end of the first
+    ``timed_cells`` cells (by default all of them)."""
+    seconds = execute_notebook(nb, cwd, timeout=timeout, allow_errors=allow_errors, timed_cells=timed_cells)
     return Execution(nb, seconds)
+
+
+def copy_of_chapter(path: Path, tmp_path: Path) -> tuple[nbformat.NotebookNode, Path]:
+    """The notebook at ``path``, read from a copy of its folder in ``tmp_path``, and that copy: what
+    the notebook writes when it runs stays out of the repository."""
+    work = tmp_path / path.parent.name
+    shutil.copytree(path.parent, work)
+    return nbformat.read(work / path.name, as_version=4), work
 
 
 def selected_chapters() -> list[str]:

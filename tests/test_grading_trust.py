@@ -4,7 +4,8 @@ Three chapters are graded by ``grader.classroom.grade_class`` on two slots, each
 honest and hostile submissions: ch01 (array exercises), ch03 (a Keras layer, ``DepthMaxPool``) and
 ch11 (an accuracy target, ``build_my_mnist_cnn``). A hostile submission leaves one exercise (the
 *target*) undone and acts on its kernel, its libraries or the file system to win the target's
-points anyway; it must score exactly the points of the other exercises. A *probe* gives the
+points anyway; it must score exactly the points of the other exercises. ch01 gets one submission
+per attack; ch03 and ch11 get every attack in one submission and every probe in another. A *probe* gives the
 target's right answer only if it can see something it must not (the hidden tests, the grader's
 environment, another copy of the course), so it too must lose the target's points. Honest
 mistakes (a copied, moved, deleted or stripped test cell) and correct work that starts many
@@ -26,7 +27,7 @@ import nbformat
 import pytest
 
 from grader import classroom, sandbox
-from grader.course import generate, make_scratch_course, nbgrader, solution_path, submit
+from grader.course import budget_seconds, generate, make_scratch_course, nbgrader, solution_path, submit
 from tests.notebook_kernel import cell_by_grade_id, nbgrader_meta
 
 pytestmark = pytest.mark.slow  # needs root and bubblewrap (make setup installs it), as CI has
@@ -282,12 +283,15 @@ def class_of(target: Target, kinds: str) -> dict:
     points = float(nbgrader_meta(cell_by_grade_id(solved(target), f"test_{target.exercise}"))["points"])
     undone = total - points
     frames = FRAMES_ATTACK.format(name=target.exercise)
-    if kinds == "combined":  # an expensive chapter: every attack in one submission, every probe in another
-        return {
+    if kinds == "combined":  # every attack in one submission, every probe in another
+        cases = {
             "solved": (solved(target), total),
             "every_attack": (with_target_cell(target, "".join(KERNEL_ATTACKS.values()) + frames), undone),
             "every_probe": (with_target_cell(target, probe(target)), undone),
         }
+        if budget_seconds(target.chapter) <= 60:  # no training to grade: correct work with many threads too
+            cases["many_threads"] = (with_target_cell(target, MANY_THREADS + answer(target)), total)
+        return cases
     cases = {"solved": (solved(target), total)}
     cases |= {name: (nb, total) for name, nb in honest_mistakes(target).items()}
     cases |= {
@@ -319,7 +323,7 @@ def other_copy_of_the_course():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="module", params=[("ch01", "all"), ("ch03", "all"), ("ch11", "combined")], ids=str)
+@pytest.fixture(scope="module", params=[("ch01", "all"), ("ch03", "combined"), ("ch11", "combined")], ids=str)
 def graded(request, tmp_path_factory, other_copy_of_the_course):
     if sandbox.check():  # never skipped: without the sandbox these tests check nothing
         pytest.fail(f"the grading sandbox cannot run here: {sandbox.check()}")

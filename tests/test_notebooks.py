@@ -5,13 +5,12 @@ CONTRIBUTING.md (budgets). Run offline, e.g. ``unshare -n sh -c 'ip link set lo 
 
 from __future__ import annotations
 
-import shutil
-
 import nbformat
 import pytest
 
 from grader.course import REPO, budget_seconds, chapters, solution_path, student_path
 from tests.notebook_kernel import (
+    copy_of_chapter,
     error_text,
     execute,
     is_graded_cell,
@@ -20,32 +19,32 @@ from tests.notebook_kernel import (
     stderr_text,
 )
 
-
-def run_in_copy(path, tmp_path):
-    """Execute a copy of the chapter folder, so that files a notebook writes stay out of the repository."""
-    work = tmp_path / path.parent.name
-    shutil.copytree(path.parent, work)
-    nb = nbformat.read(work / path.name, as_version=4)
-    return execute(nb, work, allow_errors=True)
+# how far past its budget a solution may run here: CI's machines run up to about 2.5 times slower
+# than a lecturer's laptop, and the budget itself is measured by `make bench`
+BUDGET_SLACK = 3
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", selected_chapters())
-def test_solution_runs_clean_within_budget(chapter, tmp_path):
-    run = run_in_copy(solution_path(chapter), tmp_path)
+def test_solution_runs_clean_within_budget(chapter, solution_runs):
+    """Clean, and not far past its budget (``make bench`` measures the budget itself, as medians)."""
+    run = solution_runs[chapter]
     for index, cell in enumerate(run.notebook.cells):
         if cell.cell_type != "code":
             continue
         assert not error_text(cell), f"cell {index} raised:\n{error_text(cell)}\n--- source:\n{cell.source}"
         assert not stderr_text(cell), f"cell {index} wrote to stderr:\n{stderr_text(cell)}"
     budget = budget_seconds(chapter)
-    assert run.seconds < budget, f"{chapter} took {run.seconds:.1f} s; its budget is {budget:.0f} s"
+    assert run.seconds < BUDGET_SLACK * budget, (
+        f"{chapter} took {run.seconds:.1f} s, more than {BUDGET_SLACK} times its budget of {budget:.0f} s"
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", selected_chapters())
 def test_student_notebook_fails_only_in_graded_cells(chapter, tmp_path):
-    run = run_in_copy(student_path(chapter), tmp_path)
+    nb, work = copy_of_chapter(student_path(chapter), tmp_path)
+    run = execute(nb, work, allow_errors=True)
     graded_failures = 0
     for index, cell in enumerate(run.notebook.cells):
         if cell.cell_type != "code":

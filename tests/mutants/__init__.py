@@ -1,6 +1,7 @@
 """Plausible mistakes and unusual correct answers, one module per chapter (see CONTRIBUTING.md).
 
-The modules are loaded by path by tests/test_mutants.py; they share :func:`change`.
+The modules are loaded by path by tests/solution_runs.py and checked by tests/test_mutants.py;
+they share :func:`change`.
 """
 
 
