@@ -4,7 +4,10 @@ the repository, the sandbox's command lines, the grading report."""
 from __future__ import annotations
 
 import json
+import os
+import resource
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -257,3 +260,35 @@ def test_instructor_cells_leave_the_student_notebook_and_come_back_in_the_feedba
         discussion.source,
         after.source,
     ]
+
+
+def test_a_fork_bomb_of_a_slots_user_ends_in_one_call():
+    """Killing a fork bomb process by process loses the race; kill_user_processes must not."""
+    if os.geteuid() != 0:
+        pytest.fail("needs root, as grading does: run the tests as root (CI does)")
+    uid = classroom.FIRST_UID + 77  # no slot of a grading uses it
+
+    def processes() -> int:
+        return sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and sandbox._owner(p) == uid)
+
+    bomb = os.fork()
+    if bomb == 0:  # the bomb: as that user, at most 256 processes, each forking for ever
+        try:
+            resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
+            os.setuid(uid)
+            while True:
+                try:
+                    os.fork()
+                except OSError:
+                    pass
+        finally:
+            os._exit(0)
+    try:
+        deadline = time.monotonic() + 10
+        while processes() < 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert processes() >= 200, "the fork bomb did not start"
+    finally:
+        sandbox.kill_user_processes(uid)
+        os.waitpid(bomb, 0)
+    assert processes() == 0
