@@ -180,7 +180,7 @@ def kill_user_processes(uid: int, timeout_seconds: float = 60) -> None:
     >>> kill_user_processes(1_900_000)  # doctest: +SKIP
     """
     deadline = time.monotonic() + timeout_seconds
-    while left := [p for p in Path("/proc").iterdir() if p.name.isdigit() and _owner(p) == uid]:
+    while left := user_processes(uid):
         if time.monotonic() > deadline:
             shown = ", ".join(f"{p.name} ({_state(p)})" for p in left[:5])
             raise RuntimeError(f"processes of user {uid} outlive {timeout_seconds:.0f} s of SIGKILL: {shown}")
@@ -193,6 +193,15 @@ def kill_user_processes(uid: int, timeout_seconds: float = 60) -> None:
                 os._exit(0)
         os.waitpid(child, 0)
         time.sleep(0.1)  # the killed processes exit and leave /proc
+
+
+def user_processes(uid: int) -> list[Path]:
+    """The ``/proc`` folders of user ``uid``'s live processes (zombies not counted).
+
+    >>> user_processes(1_900_000)  # doctest: +SKIP
+    []
+    """
+    return [p for p in Path("/proc").iterdir() if p.name.isdigit() and _owner(p) == uid]
 
 
 def _state(proc: Path) -> str:

@@ -99,17 +99,16 @@ def run_solution(chapter: str, tmp_path: Path) -> SolutionRun:
     return SolutionRun(solution, run.seconds, outcomes)
 
 
-class SolutionRuns:
+class SolutionRuns(dict):
     """The executed solutions of a test session, each run on first use.
 
     >>> runs = SolutionRuns(tmp_path_factory); runs["ch01_visual_cortex"].seconds  # doctest: +SKIP
     """
 
     def __init__(self, tmp_path_factory):
-        self._tmp_path_factory = tmp_path_factory
-        self._runs: dict[str, SolutionRun] = {}
+        super().__init__()
+        self.tmp_path_factory = tmp_path_factory
 
-    def __getitem__(self, chapter: str) -> SolutionRun:
-        if chapter not in self._runs:
-            self._runs[chapter] = run_solution(chapter, self._tmp_path_factory.mktemp(chapter))
-        return self._runs[chapter]
+    def __missing__(self, chapter: str) -> SolutionRun:
+        self[chapter] = run_solution(chapter, self.tmp_path_factory.mktemp(chapter))
+        return self[chapter]
