@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cvcourse import wire
 from cvcourse.grading_agent import foreign_classes
 
 
@@ -167,6 +168,90 @@ def expect_equal(got, expected, what: str = "the result") -> None:
             raise CheckFailed(f"{what} should be the integer {expected}, not the float {got!r}.")
     if got != expected:
         raise CheckFailed(f"{what}: expected {expected!r}, got {got!r}.")
+
+
+def _handle_of(value):
+    """The handle of the grader's stand-in for an object in the student's kernel
+    (``grader/testrunner.py``), or None for an object of this process."""
+    handle = None if isinstance(value, type) else getattr(value, "_handle", None)
+    return handle if isinstance(handle, wire.Handle) else None
+
+
+def is_instance(value, cls) -> bool:
+    """``isinstance(value, cls)``, also where the grader holds ``value`` or the student's class
+    ``cls`` in the student's kernel: it then compares the classes' ``module.qualname``.
+
+    >>> is_instance(np.zeros(2), np.ndarray)
+    True
+    """
+    value_handle, class_handle = _handle_of(value), _handle_of(cls)
+    if value_handle is None and class_handle is None:
+        return isinstance(value, cls)
+    if class_handle is not None:
+        name = class_handle.bases[0] if class_handle.bases else ""
+    else:
+        name = f"{cls.__module__}.{cls.__qualname__}"
+    if value_handle is not None:
+        return name in value_handle.bases
+    return name in {f"{c.__module__}.{c.__qualname__}" for c in type(value).__mro__}
+
+
+def class_name(value) -> str:
+    """The name of ``value``'s class, also where the grader holds ``value`` in the student's kernel.
+
+    >>> class_name(np.zeros(2))
+    'ndarray'
+    """
+    handle = _handle_of(value)
+    return handle.kind.rsplit(".", 1)[-1] if handle is not None else type(value).__qualname__
+
+
+def keras_config(layer) -> dict:
+    """The serialised config of a Keras layer or model (``keras.saving.serialize_keras_object``), also
+    where the grader holds it in the student's kernel; {} when its ``get_config`` fails.
+
+    >>> keras_config(keras.layers.Dense(2))["class_name"]  # doctest: +SKIP
+    'Dense'
+    """
+    import json
+
+    import keras
+
+    handle = _handle_of(layer)
+    try:
+        if handle is not None:
+            return json.loads(handle.config) if handle.config else {}
+        return keras.saving.serialize_keras_object(layer)
+    except Exception:  # noqa: BLE001 - the student's get_config, whatever it does
+        return {}
+
+
+def portable_function(code: str) -> wire.Source:
+    """A function a test passes to the student's code, written as source so that the grader can send it
+    to the student's kernel (with ``np``, ``tf`` and ``keras`` in scope); it is called like the function.
+
+    >>> portable_function("lambda x: 2 * x + 1")(3)
+    7
+    """
+    return wire.Source(code)
+
+
+def layers_within(model) -> list:
+    """Every layer of the Keras model ``model`` (its ``layers``), and those of the models nested in
+    it, depth first; a layer class of the student's own is not opened. Works where the grader holds
+    the model in the student's kernel, too.
+
+    >>> [type(layer).__name__ for layer in layers_within(model)]  # doctest: +SKIP
+    ['InputLayer', 'Conv2D', 'Sequential', 'ResidualUnit', 'ResidualUnit', 'Dense']
+    """
+    import keras
+
+    found = []
+    for layer in list(model.layers):
+        found.append(layer)
+        if is_instance(layer, keras.Model):
+            found += layers_within(layer)
+    return found
 
 
 def expect_keras_layers_only(model, what: str = "the model") -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import sys
 import traceback
 
@@ -72,16 +73,42 @@ def as_data(keras_object) -> wire.ModelData:
     return wire.ModelData(config, tuple(np.asarray(w) for w in keras_object.get_weights()))
 
 
-def from_data(data: wire.ModelData, safe_mode: bool = True):
-    """The Keras model or layer ``data`` describes, with its weights (built from its build config)."""
+def from_data(data: wire.ModelData, safe_mode: bool = True, custom_objects: dict | None = None):
+    """The Keras model or layer ``data`` describes, with its weights (built from its build config);
+    ``custom_objects`` as Keras' ``deserialize_keras_object`` takes them."""
     import json
 
     import keras
 
-    rebuilt = keras.saving.deserialize_keras_object(json.loads(data.config), safe_mode=safe_mode)
+    rebuilt = keras.saving.deserialize_keras_object(
+        json.loads(data.config), custom_objects=custom_objects, safe_mode=safe_mode
+    )
+    restore_trainable(rebuilt, json.loads(data.config))  # a fresh copy: Keras pops keys of the one it reads
     if data.weights:  # none: the weights it drew when it was built here
         rebuilt.set_weights(list(data.weights))
     return rebuilt
+
+
+def set_trainable(layer, flag: bool) -> None:
+    """``layer.trainable = flag``, for it and the layers in it, even where the flag it has is ``flag``
+    already: the TensorFlow backend skips an assignment of the value an attribute has, and a nested
+    model may say ``trainable`` while the layers in it are frozen."""
+    import keras
+
+    keras.layers.Layer.trainable.fset(layer, bool(flag))
+
+
+def restore_trainable(layer, config: dict) -> None:
+    """Give ``layer`` and the layers in it the trainable flags of its serialised ``config`` (parents
+    first): Keras rebuilds a nested Sequential as trainable whatever its config says."""
+    inner = config.get("config", {}) if isinstance(config, dict) else {}
+    if isinstance(inner.get("trainable"), bool):
+        set_trainable(layer, inner["trainable"])
+    for child in inner.get("layers", []) if hasattr(layer, "get_layer") else []:
+        try:
+            restore_trainable(layer.get_layer(child["config"]["name"]), child)
+        except (KeyError, TypeError, ValueError):
+            continue
 
 
 def _describe(value):
@@ -98,7 +125,21 @@ def _describe(value):
     _objects[number] = value
     cls = value if isinstance(value, type) else type(value)
     bases = tuple(f"{c.__module__}.{c.__qualname__}" for c in getattr(cls, "__mro__", (cls,)))
-    return wire.Handle(number, f"{type(value).__module__}.{type(value).__qualname__}", bases, callable(value))
+    config = _keras_config(value) if is_layer else ""
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    return wire.Handle(number, kind, bases, callable(value), config)
+
+
+def _keras_config(layer) -> str:
+    """A layer's or model's serialised config as JSON text ('' when the student's ``get_config``
+    fails): the grader reads it as data, and may rebuild a model around its own versions of the
+    student's layer classes."""
+    import keras
+
+    try:
+        return json.dumps(keras.saving.serialize_keras_object(layer))
+    except Exception:  # noqa: BLE001 - the student's get_config: the model stays here
+        return ""
 
 
 def _from_handle(handle: wire.Handle):
@@ -148,8 +189,95 @@ def _is_keras_builtin_layer(value) -> bool:
     )
 
 
-def _from_model(data: wire.ModelData):
-    return from_data(data, safe_mode=False)  # this is the student's kernel: its own code runs anyway
+def _models_from_data(rebuilt: list):
+    """A decoder of model data into Keras objects, which it records in ``rebuilt``."""
+
+    def make(data: wire.ModelData):
+        rebuilt.append(from_data(data, safe_mode=False))  # the student's kernel: its own code runs anyway
+        return rebuilt[-1]
+
+    return make
+
+
+def _resolve(request: dict) -> dict:
+    """The call's arguments with each :class:`wire.Source` made a function and each
+    :class:`wire.LayerOf` made that layer of the argument it names."""
+    args, kwargs = list(request.get("args", ())), dict(request.get("kwargs", {}))
+
+    def resolved(value):
+        if isinstance(value, wire.Source):
+            return wire.evaluate(value)
+        if isinstance(value, wire.LayerOf):
+            layer = args[value.argument] if isinstance(value.argument, int) else kwargs[value.argument]
+            for name in value.path:
+                layer = layer.get_layer(name)
+            return layer
+        return value
+
+    args = [resolved(v) for v in args]  # a LayerOf names an argument that is a model, never another LayerOf
+    kwargs = {k: resolved(v) for k, v in kwargs.items()}
+    return {**request, "args": args, "kwargs": kwargs}
+
+
+def path_to(model, layer) -> list[str] | None:
+    """The names leading from Keras model ``model`` to ``layer`` inside it (nested models opened),
+    or None when ``layer`` is not in it.
+
+    >>> path_to(transfer_model, base)  # doctest: +SKIP
+    ['tiny_base']
+    """
+    import keras
+
+    for inner in model.layers:
+        if inner is layer:
+            return [inner.name]
+        if isinstance(inner, keras.Model):
+            deeper = path_to(inner, layer)
+            if deeper is not None:
+                return [inner.name, *deeper]
+    return None
+
+
+def _sharing(result, arguments: list):
+    """``result`` as model data that names the ``arguments`` (position or keyword, object) it holds
+    itself; ``result`` unchanged when it is not a Keras model of Keras' own layers or holds none."""
+    if not arguments or not _is_keras_builtin_model(result):
+        return result
+    shares = tuple((where, tuple(path)) for where, obj in arguments if (path := path_to(result, obj)))
+    if not shares:
+        return result
+    data = as_data(result)
+    return wire.ModelData(data.config, data.weights, shares=shares)
+
+
+def keras_state(layer) -> dict:
+    """What a call may change in a Keras model or layer it was given, as plain data: the trainable
+    flags of it and of every layer in it (by the path of names) and its compile config.
+
+    >>> keras_state(keras.layers.Dense(2))  # doctest: +SKIP
+    {'trainable': [[[], True]], 'compile': None}
+    """
+    import keras
+
+    flags = [[[], bool(layer.trainable)]]
+
+    def walk(model, path):
+        for inner in model.layers:
+            flags.append([[*path, inner.name], bool(inner.trainable)])
+            if isinstance(inner, keras.Model):
+                walk(inner, [*path, inner.name])
+
+    compiled = None
+    if isinstance(layer, keras.Model):
+        walk(layer, [])
+        compiled = layer.get_compile_config() if getattr(layer, "compiled", False) else None
+    return {"trainable": flags, "compile": compiled}
+
+
+def _sent_as_data(request: dict, rebuilt: list) -> list:
+    """(position or keyword, object) of the call's arguments that the grader sent as model data."""
+    pairs = [*enumerate(request.get("args", ())), *dict(request.get("kwargs", {})).items()]
+    return [(where, value) for where, value in pairs if any(value is model for model in rebuilt)]
 
 
 def _arrays(value, path=()):
@@ -205,18 +333,32 @@ def answer(message: bytes, namespace: dict) -> bytes:
     """The reply to one request (both in the wire format), run against ``namespace``."""
     try:
         made: list = []  # the keras.Inputs standing for the request's symbolic tensors
-        request = wire.decode(message, _from_handle, _symbolic_inputs(made), _from_model)
+        rebuilt: list = []  # the Keras objects rebuilt from the request's model data
+        request = wire.decode(
+            message, _from_handle, _symbolic_inputs(made), _models_from_data(rebuilt), accept_source=True
+        )
+        if request.get("op") == "call":
+            request = _resolve(request)
         arguments = {"args": request.get("args", ()), "kwargs": request.get("kwargs", {})}
         before = [(path, array.copy()) for path, array in _arrays(arguments)]
+        states = [
+            (where, layer, json.dumps(keras_state(layer), default=str))
+            for where, layer in _sent_as_data(request, rebuilt)
+        ]
         result = _run(request, namespace)
         if request.get("op") == "call":
-            result = _traced(made, result)
+            result = _sharing(_traced(made, result), _sent_as_data(request, rebuilt))
         changed = [
             [list(path), array]
             for (path, old), (_, array) in zip(before, _arrays(arguments), strict=False)
             if old.shape != array.shape or old.tobytes() != array.tobytes()
         ]
-        return wire.encode({"ok": result, "changed": changed}, _describe)
+        keras_changed = [
+            [where, keras_state(layer)]
+            for where, layer, old in states
+            if json.dumps(keras_state(layer), default=str) != old
+        ]
+        return wire.encode({"ok": result, "changed": changed, "keras_changed": keras_changed}, _describe)
     except Exception as error:  # noqa: BLE001 - every failure goes back as its type and message
         return wire.encode(_error(error))
 

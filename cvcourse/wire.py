@@ -1,12 +1,13 @@
-"""The plain-data format between the grader and the student's kernel: no pickle, no code.
+"""The plain-data format between the grader and the student's kernel: no pickle, no code from the student.
 
 A value crosses as JSON with the bytes of its arrays after it. What can cross: ``None``,
 booleans, ints, floats, complex numbers, strings, NumPy arrays and scalars of numbers,
-booleans or fixed-width strings (never ``object``), lists, tuples, dicts, sets, and three
-kinds of description the grader needs: a *handle* (a reference to an object that stays in the
+booleans or fixed-width strings (never ``object``), lists, tuples, dicts, sets, and the
+descriptions the grader needs: a *handle* (a reference to an object that stays in the
 student's kernel: a function, a class, a layer of its own), a *symbolic Keras tensor* (shape
-and dtype) and a *Keras model or layer of Keras' own classes* (its config as JSON text and its
-weights).
+and dtype), a *Keras model or layer of Keras' own classes* (its config as JSON text and its
+weights), a *layer of another argument* (:class:`LayerOf`) and, towards the student's kernel
+only, a test's function as *source* (:class:`Source`).
 
 :func:`encode` turns what the student's code returned into plain data, converting once:
 an ``int`` subclass becomes the ``int`` it converts to, an object with ``__array__`` (a
@@ -39,14 +40,16 @@ class Handle:
     """An object that stays on the other side, by number, with what it says about itself.
 
     ``kind`` is the object's class name, ``bases`` the names of the classes it derives from
-    (``module.qualname``), ``callable`` whether it can be called. These are descriptions
-    from the student's side, never trusted for a score.
+    (``module.qualname``), ``callable`` whether it can be called, ``config`` the serialised config
+    (JSON text) of a Keras layer or model that uses classes of the student's own. These are
+    descriptions from the student's side, never trusted for a score.
     """
 
     number: int
     kind: str = ""
     bases: tuple[str, ...] = ()
     callable: bool = False
+    config: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,50 @@ class ModelData:
     and its weights, as data.
 
     ``traced``: the graph a function built on the symbolic inputs of a call, from those inputs to
-    what it returned (the receiver connects it to its own inputs).
+    what it returned (the receiver connects it to its own inputs). ``shares``: the call's arguments
+    that the returned model holds itself, as (argument position or keyword, path of layer names):
+    the receiver puts its own objects there, as a call in one process would share them.
     """
 
     config: str
     weights: tuple
     traced: bool = False
+    shares: tuple = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    """A function written as Python source by the grader's test (``"lambda x: 2 * x"``), which the
+    student's kernel evaluates (with ``np``, ``tf`` and ``keras``) to pass it to the student's code.
+    It goes to the student's kernel only: the grader's side refuses code from there.
+
+    >>> Source("lambda x: x + 1")(1)
+    2
+    """
+
+    code: str
+
+    def __call__(self, *args, **kwargs):
+        return evaluate(self)(*args, **kwargs)
+
+
+def evaluate(source: Source):
+    """The function ``source`` defines, in a namespace of NumPy, TensorFlow and Keras (those
+    imported in this process; no import happens here)."""
+    import sys
+
+    names = {"np": np, "tf": sys.modules.get("tensorflow"), "keras": sys.modules.get("keras")}
+    return eval(source.code, {"__builtins__": __builtins__, **names})  # noqa: S307 - the grader's code
+
+
+@dataclass(frozen=True)
+class LayerOf:
+    """A layer inside another argument of the same call (a base inside its transfer model): the
+    argument's position (or keyword) and the names leading from it to the layer. The student's kernel
+    passes that very layer of its copy of the argument, as the caller's side shares it."""
+
+    argument: int | str
+    path: tuple[str, ...]
 
 
 def _plain_scalar(value):
@@ -137,6 +178,7 @@ class _Writer:
                 "kind": value.kind,
                 "bases": list(value.bases),
                 "callable": value.callable,
+                "config": str(value.config),
             }
         if isinstance(value, SymbolicTensor):
             return {
@@ -150,7 +192,12 @@ class _Writer:
                 "config": str(value.config),
                 "weights": [self.array(w) for w in value.weights],
                 "traced": value.traced is True,
+                "shares": [[where, [str(name) for name in path]] for where, path in value.shares],
             }
+        if isinstance(value, Source):
+            return {"t": "source", "code": str(value.code)}
+        if isinstance(value, LayerOf):
+            return {"t": "layer_of", "argument": value.argument, "path": [str(p) for p in value.path]}
         if self.to_handle is not None:
             converted = self.to_handle(value)
             if converted is not value:
@@ -177,11 +224,12 @@ def encode(value, to_handle=None) -> bytes:
     return message
 
 
-def decode(message: bytes, from_handle=None, from_symbolic=None, from_model=None):
+def decode(message: bytes, from_handle=None, from_symbolic=None, from_model=None, accept_source=False):
     """The value in ``message``; raise :class:`WireError` for anything but plain data.
 
     ``from_handle(Handle)``, ``from_symbolic(SymbolicTensor)`` and ``from_model(ModelData)`` turn
-    the descriptions into the receiver's objects (default: the descriptions themselves).
+    the descriptions into the receiver's objects (default: the descriptions themselves). A
+    :class:`Source` is refused unless ``accept_source`` (the student's kernel only).
     """
     if not isinstance(message, (bytes, bytearray)) or len(message) < 8 or len(message) > MAX_BYTES:
         raise WireError("not a message in the grader's format")
@@ -199,13 +247,13 @@ def decode(message: bytes, from_handle=None, from_symbolic=None, from_model=None
         position += size
     if position != len(message):
         raise WireError("the message's length does not match its arrays")
-    reader = _Reader(message, offsets, from_handle, from_symbolic, from_model)
+    reader = _Reader(message, offsets, from_handle, from_symbolic, from_model, accept_source)
     return reader.value(document.get("value"))
 
 
 class _Reader:
-    def __init__(self, message, offsets, from_handle, from_symbolic, from_model):
-        self.message, self.offsets = message, offsets
+    def __init__(self, message, offsets, from_handle, from_symbolic, from_model, accept_source):
+        self.message, self.offsets, self.accept_source = message, offsets, accept_source
         self.from_handle = from_handle or (lambda h: h)
         self.from_symbolic = from_symbolic or (lambda s: s)
         self.from_model = from_model or (lambda m: m)
@@ -278,6 +326,7 @@ class _Reader:
                     str(node.get("kind", "")),
                     tuple(str(b) for b in bases),
                     node.get("callable") is True,
+                    str(node.get("config") or ""),
                 )
             )
         if tag == "symbolic":
@@ -290,5 +339,23 @@ class _Reader:
             if not isinstance(node.get("config"), str) or not isinstance(weights, list):
                 raise WireError("a malformed model")
             traced = node.get("traced", False) is True
-            return self.from_model(ModelData(node["config"], tuple(self.array(w) for w in weights), traced))
+            shares = node.get("shares", [])
+            try:
+                shares = tuple((where, tuple(str(n) for n in path)) for where, path in shares)
+            except (TypeError, ValueError):
+                raise WireError("a malformed list of shared arguments") from None
+            if not all(isinstance(where, (int, str)) and not isinstance(where, bool) for where, _ in shares):
+                raise WireError("a malformed list of shared arguments")
+            arrays = tuple(self.array(w) for w in weights)
+            return self.from_model(ModelData(node["config"], arrays, traced, shares))
+        if tag == "source":
+            if not self.accept_source or not isinstance(node.get("code"), str):
+                raise WireError("code is not accepted here")
+            return Source(node["code"])
+        if tag == "layer_of":
+            path = node.get("path")
+            argument = node.get("argument")
+            if not isinstance(argument, (int, str)) or not isinstance(path, list):
+                raise WireError("a malformed layer reference")
+            return LayerOf(argument, tuple(str(p) for p in path))
         raise WireError(f"unknown kind of value {tag!r}")

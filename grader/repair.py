@@ -34,8 +34,17 @@ def _source(cell: dict) -> str:
 
 
 def _visible(source: str) -> str:
-    """A test cell's source without its hidden part (what the student's notebook shows)."""
-    return source.split("### BEGIN HIDDEN TESTS")[0].strip()
+    """A test cell's source without its hidden regions (what the student's notebook shows), line by
+    line as nbgrader's ``ClearHiddenTests`` removes them: a region may sit between visible parts."""
+    kept, hidden = [], False
+    for line in source.split("\n"):
+        if "BEGIN HIDDEN TESTS" in line:
+            hidden = True
+        elif "END HIDDEN TESTS" in line:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept).strip()
 
 
 def test_cell(grade_id: str, source: str, points: float) -> dict:

@@ -92,11 +92,29 @@ class Channel:
             raise StudentError("the student's kernel sent a malformed answer")
         if "error" in value:
             raise _student_exception(value["error"] if isinstance(value["error"], dict) else {})
-        if arguments is not None:
-            _write_back(arguments, value.get("changed", []))
+        if arguments is None:  # only a call's result may share its arguments
+            return value["ok"].model if isinstance(value["ok"], _Sharing) else value["ok"]
+        _write_back(arguments, value.get("changed", []))
+        _write_back_keras(arguments, value.get("keras_changed", []))
         return value["ok"]
 
     def _remote(self, handle: wire.Handle):
+        """A :class:`Remote`, or for a model whose only classes of the student's own have stand-ins
+        (:data:`cvcourse.training.stand_ins`), the model rebuilt here around them."""
+        from cvcourse import training
+
+        if handle.config and training.stand_ins and "keras.src.models.model.Model" in handle.bases:
+            try:
+                config = json.loads(handle.config)
+            except ValueError:
+                config = None
+            foreign = {
+                name
+                for name, module, registered in _keras_classes(config)
+                if _is_foreign(name, module, registered)
+            }
+            if foreign and foreign <= set(training.stand_ins):
+                return _rebuild_model(wire.ModelData(handle.config, ()), training.stand_ins)
         return Remote(self, handle)
 
 
@@ -112,6 +130,57 @@ def _write_back(arguments: dict, changed) -> None:
         if isinstance(target, np.ndarray) and isinstance(array, np.ndarray) and target.flags.writeable:
             if target.shape == array.shape:
                 np.copyto(target, array, casting="unsafe")
+
+
+def _write_back_keras(arguments: dict, changed) -> None:
+    """Make in the Keras models and layers passed to a call what the student's code changed in its
+    copies of them (:func:`cvcourse.grading_agent.keras_state`): trainable flags, then the compile
+    config (Keras' own classes only, as Keras deserialises them in safe mode). Never weights."""
+    import keras
+
+    for where, state in changed if isinstance(changed, list) else []:
+        pool = arguments["kwargs"] if isinstance(where, str) else arguments["args"]
+        try:
+            target = pool[where]
+        except (KeyError, IndexError, TypeError):
+            continue
+        if not isinstance(target, keras.layers.Layer) or not isinstance(state, dict):
+            continue
+        for path, flag in state.get("trainable") or []:
+            try:
+                layer = target
+                for name in path:
+                    layer = layer.get_layer(name)
+            except (ValueError, AttributeError, TypeError):
+                continue  # no such layer here
+            grading_agent.set_trainable(layer, flag is True)
+        config = state.get("compile")
+        if config and isinstance(target, keras.Model):
+            try:
+                target.compile_from_config(config)
+            except Exception as error:  # noqa: BLE001 - whatever the student's kernel sent
+                raise StudentError(
+                    f"the model's new compile configuration could not be used: {error}"
+                ) from None
+
+
+def _shared(args: tuple, kwargs: dict) -> tuple[list, dict]:
+    """The arguments with each Keras layer that lies inside another argument (a model) replaced by a
+    :class:`wire.LayerOf` it: the student's kernel then shares it as this side does."""
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return list(args), dict(kwargs)
+    models = [(w, v) for w, v in [*enumerate(args), *kwargs.items()] if isinstance(v, keras.Model)]
+
+    def shared(where, value):
+        if isinstance(value, keras.layers.Layer):
+            for other, model in models:
+                path = grading_agent.path_to(model, value) if other != where else None
+                if path is not None:
+                    return wire.LayerOf(other, tuple(path))
+        return value
+
+    return [shared(i, v) for i, v in enumerate(args)], {k: shared(k, v) for k, v in kwargs.items()}
 
 
 def _describe_here(value):
@@ -133,10 +202,14 @@ def _symbolic(tensor: wire.SymbolicTensor):
 
 
 def _keras_classes(config):
-    """Every (class_name, module) a serialised Keras config names, depth first."""
+    """Every (class_name, module, registered_name) a serialised Keras config names, depth first."""
     if isinstance(config, dict):
         if "class_name" in config:
-            yield str(config.get("class_name")), str(config.get("module") or "")
+            yield (
+                str(config.get("class_name")),
+                str(config.get("module") or ""),
+                str(config.get("registered_name") or ""),
+            )
         for value in config.values():
             yield from _keras_classes(value)
     elif isinstance(config, list):
@@ -144,28 +217,104 @@ def _keras_classes(config):
             yield from _keras_classes(value)
 
 
-def _rebuild_model(data: wire.ModelData):
-    """A model (or layer) of Keras' own classes, rebuilt here from its config, with the student's weights."""
+def _is_foreign(name: str, module: str, registered: str) -> bool:
+    """Whether a class a Keras config names is not one of Keras' own (or is Lambda: code). Keras
+    names its own classes' module; a class of the student's own has a registered name instead."""
+    return name == "Lambda" or (not module.startswith("keras") if module else bool(registered))
+
+
+def _rebuild_model(data: wire.ModelData, stand_ins: dict | None = None):
+    """A model (or layer) of Keras' own classes, rebuilt here from its config, with the student's weights;
+    a class of the student's own only where ``stand_ins`` has the grader's class of that name."""
     from cvcourse import training
 
     try:
         config = json.loads(data.config)
     except ValueError:
         raise StudentError("the model's configuration is not JSON") from None
-    for name, module in _keras_classes(config):
-        if name == "Lambda" or (module and not module.startswith("keras")):
-            raise StudentError(
-                f"the model uses {name} from {module or 'an unknown module'}: build it from Keras' own "
-                "layers (no Lambda, no classes of your own), which the grader rebuilds from the configuration"
-            )
-    try:
-        model = grading_agent.from_data(wire.ModelData(data.config, ()), safe_mode=True)  # weights drawn here
+    custom = {}
+    for name, module, registered in _keras_classes(config):
+        if not _is_foreign(name, module, registered):
+            continue
+        if name != "Lambda" and name in (stand_ins or {}):
+            custom[registered or name] = stand_ins[name]
+            continue
+        raise StudentError(
+            f"the model uses {name} from {module or 'an unknown module'}: build it from Keras' own "
+            "layers (no Lambda, no classes of your own), which the grader rebuilds from the configuration"
+        )
+    try:  # weights drawn here, then the student's (none for a model rebuilt around stand-ins)
+        model = grading_agent.from_data(
+            wire.ModelData(data.config, ()), safe_mode=True, custom_objects=custom
+        )
         drawn_here = model.get_weights()
-        model.set_weights(list(data.weights))
+        if data.weights:
+            model.set_weights(list(data.weights))
     except Exception as error:  # noqa: BLE001 - the student's model, whatever is wrong with it
-        raise StudentError(f"the model could not be rebuilt from its configuration: {error}") from None
+        names = sorted(
+            {
+                name
+                for name, module, registered in _keras_classes(config)
+                if _is_foreign(name, module, registered)
+            }
+        )
+        rebuilt_with = f" around the course's own {', '.join(names)}" if custom else ""
+        raise StudentError(
+            f"the model could not be rebuilt{rebuilt_with} from its configuration "
+            f"(the layers' get_config()): {error}"
+        ) from None
     training.recipe_weights[model] = drawn_here  # a training recipe starts from these, not the student's
+    if data.shares:
+        return _Sharing(model, data.shares)
     return _Traced(model) if data.traced else model
+
+
+class _Sharing:
+    """A model a call returned that holds some of the call's arguments themselves, rebuilt here."""
+
+    def __init__(self, model, shares: tuple):
+        self.model, self.shares = model, shares
+
+    def graft(self, args: tuple, kwargs: dict):
+        """The model with this side's own argument objects where the student's model held its copies of
+        them (a layer of the model itself, not deeper), so that they are shared here as they were there.
+        Its recipe weights (:data:`cvcourse.training.recipe_weights`) are those drawn here, and the
+        arguments' own weights."""
+        import keras
+
+        from cvcourse import training
+
+        substitutes = {}
+        for where, path in self.shares:
+            original = (
+                kwargs.get(where) if isinstance(where, str) else (args[where] if where < len(args) else None)
+            )
+            if len(path) != 1 or not isinstance(original, keras.layers.Layer):
+                continue
+            try:
+                copy = self.model.get_layer(path[0])
+            except ValueError:
+                continue
+            if type(copy) is type(original) and copy.count_params() == original.count_params():
+                substitutes[id(copy)] = original
+        if not substitutes:
+            return self.model
+        model = self.model
+        if isinstance(model, keras.Sequential):
+            grafted = keras.Sequential(
+                [substitutes.get(id(layer), layer) for layer in model.layers], name=model.name
+            )
+        else:
+            inputs = [keras.Input(batch_shape=t.shape, dtype=t.dtype) for t in model.inputs]
+            outputs = model._run_through_graph(inputs, operation_fn=lambda op: substitutes.get(id(op), op))
+            grafted = keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=model.name)
+        drawn = dict(
+            zip([id(v) for v in model.weights], training.recipe_weights.get(model, []), strict=False)
+        )
+        training.recipe_weights[grafted] = [
+            drawn.get(id(v), keras.ops.convert_to_numpy(v)) for v in grafted.weights
+        ]
+        return grafted
 
 
 class _Traced:
@@ -225,11 +374,14 @@ class Remote:
         object.__setattr__(self, "_cvcourse_name", name)
 
     def __call__(self, *args, **kwargs):
-        arguments = {"args": list(args), "kwargs": dict(kwargs)}
+        shared_args, shared_kwargs = _shared(args, kwargs)
+        arguments = {"args": shared_args, "kwargs": shared_kwargs}
         request = {"op": "call", "target": self._handle, **arguments}
         value = self._channel.ask(request, {"args": args, "kwargs": kwargs})
         if isinstance(value, _Traced):
             return value.connect(_symbolic_arguments(arguments, []))
+        if isinstance(value, _Sharing):
+            return value.graft(args, kwargs)
         return value
 
     def __getattr__(self, name: str):

@@ -350,3 +350,139 @@ def test_a_function_on_symbolic_inputs_comes_back_as_its_graph_of_layers():
     assert model.count_params() == 4 * 3 + 3 and tuple(outputs.shape) == (None, 7)
     shapes_only = remote.ask({"op": "lookup", "name": "own"})(keras.Input((5,)))
     assert tuple(shapes_only.shape) == (None, 5)  # a layer of the student's own: only its output's shape
+
+
+def test_a_model_of_the_student_s_layers_is_rebuilt_here_only_around_stand_ins(monkeypatch):
+    import keras
+
+    from cvcourse import training
+
+    class Doubler(keras.layers.Layer):  # the student's layer: code the grader never runs
+        def call(self, x):
+            return x * 2
+
+    class CourseDoubler(keras.layers.Layer):  # the grader's version of it
+        def call(self, x):
+            return x * 2
+
+    def build():
+        inputs = keras.Input((3,))
+        inner = keras.Sequential([keras.Input((3,)), Doubler(), keras.layers.Dense(2)])
+        return keras.Model(inputs, keras.layers.Dense(1)(inner(inputs)))
+
+    kernel = Loopback({"build": build, "Doubler": Doubler})
+    remote_build, remote_class = (kernel.ask({"op": "lookup", "name": n}) for n in ("build", "Doubler"))
+    model = remote_build()  # no stand-ins: the model stays in the student's kernel
+    assert isinstance(model, testrunner.Remote) and model.count_params() == 3 * 2 + 2 + 2 + 1
+    layers = checks.layers_within(model)  # nested models opened, the student's layer not
+    assert [checks.is_instance(layer, remote_class) for layer in layers] == [False, False, True, False, False]
+    assert checks.is_instance(model, keras.Model) and not checks.is_instance(layers[1], keras.layers.Dense)
+    monkeypatch.setitem(training.stand_ins, "Doubler", CourseDoubler)
+    rebuilt = remote_build()
+    assert isinstance(rebuilt, keras.Model) and rebuilt in training.recipe_weights
+    assert [type(layer).__name__ for layer in checks.layers_within(rebuilt)][-3:] == [
+        "CourseDoubler",
+        "Dense",
+        "Dense",
+    ]
+    x = np.ones((1, 3), np.float32)
+    dense, last = rebuilt.layers[1].layers[-1], rebuilt.layers[-1]
+    expected = (2 * x @ dense.kernel.numpy() + dense.bias.numpy()) @ last.kernel.numpy() + last.bias.numpy()
+    assert np.allclose(rebuilt(x).numpy(), expected)  # computed here, by the grader's class
+
+
+def test_a_stand_in_that_cannot_take_the_student_s_config_is_a_student_error(monkeypatch):
+    import keras
+
+    from cvcourse import training
+
+    class Scaled(keras.layers.Layer):
+        def __init__(self, factor, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor, "extra": 1}
+
+    class CourseScaled(Scaled):
+        def __init__(self, factor, **kwargs):  # no "extra"
+            super().__init__(factor, name=kwargs.get("name"))
+
+    kernel = Loopback({"build": lambda: keras.Sequential([keras.Input((2,)), Scaled(3.0)])})
+    monkeypatch.setitem(training.stand_ins, "Scaled", CourseScaled)
+    assert isinstance(kernel.ask({"op": "lookup", "name": "build"})(), keras.Model)
+    monkeypatch.setitem(training.stand_ins, "Scaled", lambda **config: 1 / 0)
+    with pytest.raises(testrunner.StudentError, match="around the course's own Scaled"):
+        kernel.ask({"op": "lookup", "name": "build"})()
+
+
+def test_a_test_s_function_goes_as_source_and_no_code_comes_back():
+    double = checks.portable_function("lambda x: 2 * x + 1")
+    assert double(3) == 7  # in a student's own kernel it is the function
+    kernel = Loopback({"apply": lambda f, x: f(x)})
+    assert kernel.ask({"op": "lookup", "name": "apply"})(double, np.arange(3)).tolist() == [1, 3, 5]
+    with pytest.raises(wire.WireError, match="code is not accepted"):
+        wire.decode(wire.encode({"ok": wire.Source("__import__('os')")}))
+
+
+def _transfer_pair():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    base = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(3), keras.layers.BatchNormalization()], name="base"
+    )
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(base(inputs, training=False)))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    return model, base
+
+
+def test_a_model_returned_around_an_argument_holds_the_caller_s_object():
+    import keras
+
+    from cvcourse import training
+
+    def around(base, n):
+        base.trainable = False
+        inputs = keras.Input(base.input_shape[1:])
+        return keras.Model(inputs, keras.layers.Dense(n)(base(inputs, training=False)))
+
+    _, base = _transfer_pair()
+    model = Loopback({"around": around}).ask({"op": "lookup", "name": "around"})(base, 5)
+    assert any(layer is base for layer in model.layers)  # shared, as within one process
+    assert base.trainable is False  # what the student's code changed in its copy, made here
+    assert {id(v) for v in base.weights} <= {id(v) for v in model.weights}
+    drawn = training.recipe_weights[model]
+    assert np.array_equal(drawn[0], base.get_weights()[0])  # the base's own weights; the head drawn here
+    before = model(np.ones((1, 4), np.float32)).numpy()
+    base.layers[0].kernel.assign(base.layers[0].kernel * 0)
+    assert not np.allclose(model(np.ones((1, 4), np.float32)).numpy(), before)
+
+
+def test_a_call_that_unfreezes_and_recompiles_changes_the_caller_s_model():
+    import keras
+
+    def unfreeze(model, base, learning_rate):
+        assert any(layer is base for layer in model.layers)  # the base inside the model, as the caller has it
+        base.trainable = True
+        base.layers[-1].trainable = False
+        model.layers[-1].kernel.assign(np.full((3, 2), 99.0, np.float32))  # weights never come back
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+
+    model, base = _transfer_pair()
+    base.trainable = False
+    kernel_before = model.layers[-1].get_weights()[0]
+    assert (
+        Loopback({"unfreeze": unfreeze}).ask({"op": "lookup", "name": "unfreeze"})(model, base, 3e-4) is None
+    )
+    assert base.trainable and base.layers[0].trainable and not base.layers[-1].trainable
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert np.isclose(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)), 3e-4)
+    assert model.get_compile_config()["metrics"] is None
+    assert np.array_equal(model.layers[-1].get_weights()[0], kernel_before)
