@@ -250,9 +250,16 @@ def _sharing(result, arguments: list):
     return wire.ModelData(data.config, data.weights, shares=shares)
 
 
-def keras_state(layer) -> dict:
+def _compile_mark(layer):
+    """What changes each time ``compile`` is called on a model (Keras keeps a new compile config
+    object per call, even for the same optimizer and loss), or None for a model never compiled."""
+    return id(getattr(layer, "_compile_config", None)) if getattr(layer, "compiled", False) else None
+
+
+def keras_state(layer, compiled_since=None) -> dict:
     """What a call may change in a Keras model or layer it was given, as plain data: the trainable
-    flags of it and of every layer in it (by the path of names) and its compile config.
+    flags of it and of every layer in it (by the path of names), and its compile config when it was
+    compiled again since ``compiled_since`` (what :func:`_compile_mark` gave before the call).
 
     >>> keras_state(keras.layers.Dense(2))  # doctest: +SKIP
     {'trainable': [[[], True]], 'compile': None}
@@ -267,11 +274,10 @@ def keras_state(layer) -> dict:
             if isinstance(inner, keras.Model):
                 walk(inner, [*path, inner.name])
 
-    compiled = None
     if isinstance(layer, keras.Model):
         walk(layer, [])
-        compiled = layer.get_compile_config() if getattr(layer, "compiled", False) else None
-    return {"trainable": flags, "compile": compiled}
+    recompiled = _compile_mark(layer) not in (None, compiled_since)
+    return {"trainable": flags, "compile": layer.get_compile_config() if recompiled else None}
 
 
 def _sent_as_data(request: dict, rebuilt: list) -> list:
@@ -341,8 +347,8 @@ def answer(message: bytes, namespace: dict) -> bytes:
             request = _resolve(request)
         arguments = {"args": request.get("args", ()), "kwargs": request.get("kwargs", {})}
         before = [(path, array.copy()) for path, array in _arrays(arguments)]
-        states = [
-            (where, layer, json.dumps(keras_state(layer), default=str))
+        states = [  # an argument's state before the call, and its compile mark
+            (where, layer, json.dumps(keras_state(layer)["trainable"]), _compile_mark(layer))
             for where, layer in _sent_as_data(request, rebuilt)
         ]
         result = _run(request, namespace)
@@ -354,9 +360,10 @@ def answer(message: bytes, namespace: dict) -> bytes:
             if old.shape != array.shape or old.tobytes() != array.tobytes()
         ]
         keras_changed = [
-            [where, keras_state(layer)]
-            for where, layer, old in states
-            if json.dumps(keras_state(layer), default=str) != old
+            [where, state]
+            for where, layer, flags, mark in states
+            if (state := keras_state(layer, mark))["compile"] is not None
+            or json.dumps(state["trainable"]) != flags
         ]
         return wire.encode({"ok": result, "changed": changed, "keras_changed": keras_changed}, _describe)
     except Exception as error:  # noqa: BLE001 - every failure goes back as its type and message

@@ -156,6 +156,12 @@ def _write_back_keras(arguments: dict, changed) -> None:
             grading_agent.set_trainable(layer, flag is True)
         config = state.get("compile")
         if config and isinstance(target, keras.Model):
+            foreign = sorted({n for n, m, r in _keras_classes(config) if _is_foreign(n, m, r)})
+            if foreign:
+                raise StudentError(
+                    f"the model was compiled with {', '.join(foreign)}: use Keras' own optimizers, "
+                    "losses and metrics, which the grader rebuilds from the compile configuration"
+                )
             try:
                 target.compile_from_config(config)
             except Exception as error:  # noqa: BLE001 - whatever the student's kernel sent

@@ -486,3 +486,38 @@ def test_a_call_that_unfreezes_and_recompiles_changes_the_caller_s_model():
     assert np.isclose(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)), 3e-4)
     assert model.get_compile_config()["metrics"] is None
     assert np.array_equal(model.layers[-1].get_weights()[0], kernel_before)
+
+
+def test_a_compile_of_classes_of_the_student_s_own_is_refused():
+    import keras
+
+    class Mine(keras.losses.Loss):
+        def call(self, y_true, y_pred):
+            return keras.ops.mean(y_pred)
+
+    def recompile(model):
+        model.compile(optimizer="adam", loss=Mine())
+
+    model, _ = _transfer_pair()
+    with pytest.raises(testrunner.StudentError, match="compiled with Mine"):
+        Loopback({"recompile": recompile}).ask({"op": "lookup", "name": "recompile"})(model)
+    assert model.get_compile_config()["loss"] == "sparse_categorical_crossentropy"
+
+
+def test_only_a_new_compile_comes_back_as_one():
+    import keras
+
+    def retune(model):  # the optimizer's variable changed, no compile: the caller's model keeps its compile
+        model.optimizer.learning_rate.assign(1e-5)
+        model.layers[-1].trainable = False
+
+    def same_optimizer(model):  # compile again with the same optimizer object: a new compile
+        model.compile(optimizer=model.optimizer, loss="mse")
+
+    model, _ = _transfer_pair()
+    kernel = Loopback({"retune": retune, "same_optimizer": same_optimizer})
+    kernel.ask({"op": "lookup", "name": "retune"})(model)
+    assert not model.layers[-1].trainable
+    assert np.isclose(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)), 1e-2)
+    kernel.ask({"op": "lookup", "name": "same_optimizer"})(model)
+    assert model.get_compile_config()["loss"] == "mse"
