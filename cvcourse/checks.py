@@ -90,8 +90,24 @@ def visible_test(name: str) -> Callable[[Callable[[], None]], Callable[[], None]
     return decorate
 
 
+_scores: dict[str, tuple[float, float]] = {}  # exercise -> (points, out of) of a scored exercise
+
+
+def scored(name: str, points: float, out_of: float) -> float:
+    """Record the points exercise ``name`` earned (an accuracy target's partial credit) for
+    :func:`summary`, and return them: the last line of a scored test cell, whose value nbgrader takes
+    as the cell's score.
+
+    >>> scored("square_fit", 2.5, 5)
+    2.5
+    """
+    _scores[name] = (float(points), float(out_of))
+    return points
+
+
 def summary(exercises: Iterable[str]) -> None:
-    """Run the visible tests of ``exercises`` again and print one line per exercise.
+    """Run the visible tests of ``exercises`` again and print one line per exercise: for a scored
+    exercise (:func:`scored`), the points it earned when its test cell last ran.
 
     An exercise whose test cell has not been run yet is listed as such. Never raises.
 
@@ -109,8 +125,11 @@ def summary(exercises: Iterable[str]) -> None:
     print(f"{'exercise':<{width}}  result  details")
     print(f"{'-' * width}  ------  -------")
     for r in results:
-        mark = "pass" if r.passed else "FAIL"
-        print(f"{r.name:<{width}}  {mark:<6}  {r.message}")
+        mark, message = "pass" if r.passed else "FAIL", r.message
+        if r.passed and r.name in _scores:
+            got, out_of = _scores[r.name]
+            mark, message = f"{got:g}/{out_of:g}", f"{message}; {got:g} of {out_of:g} points when it last ran"
+        print(f"{r.name:<{width}}  {mark:<6}  {message}")
     passed = sum(r.passed for r in results)
     print(f"\n{passed} of {len(results)} exercises pass their visible tests.")
     if passed == len(results):

@@ -171,3 +171,12 @@ def test_a_model_the_grader_cannot_rebuild_is_refused_with_its_classes(kind, ref
 def test_something_that_is_not_a_model_is_named():
     with pytest.raises(checks.CheckFailed, match=r"build\(\) should be a keras.Model of .*, got \(3, 4\)"):
         checks.expect_keras_layers_only((3, 4), "build()")
+
+
+def test_summary_shows_the_points_of_a_scored_exercise(capsys):
+    checks.visible_test("summary_scored")(lambda: None)
+    assert checks.scored("summary_scored", 3.25, 5) == 3.25
+    capsys.readouterr()
+    checks.summary(["summary_scored"])
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("summary_scored"))
+    assert "3.25/5" in line and "3.25 of 5 points" in line

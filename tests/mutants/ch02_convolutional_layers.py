@@ -4,6 +4,8 @@ Each entry is a full replacement of an exercise's solution cell; tests/test_muta
 that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
 """
 
+from tests.mutants import change, solution_source
+
 # ----------------------------------------------------------------------------- conv_output_size
 
 _SIZE = """
@@ -292,6 +294,94 @@ def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
 """,
 }
 
+# ----------------------------------------------------------------------------- conv2d_backward
+
+_BACKWARD = solution_source("ch02_convolutional_layers", "conv2d_backward")
+_DW = "            dw += np.tensordot(x_pad[:, rows, cols, :], dout[:, i, j, :], axes=([0], [0]))\n"
+_DX = "            dx_pad[:, rows, cols, :] += np.tensordot(dout[:, i, j, :], weights, axes=([1], [3]))\n"
+_WINDOW = "rows, cols = slice(i * stride, i * stride + kh), slice(j * stride, j * stride + kw)"
+_DB = "db = dout.sum(axis=(0, 1, 2))"
+
+WRONG_BACKWARD = {
+    "dx not cropped (the gradient of the padded input)": change(
+        _BACKWARD, ("return dx_pad[:, top:top + h, left:left + w, :], dw, db", "return dx_pad, dw, db")),
+    "dx cropped from the wrong side (the odd extra row taken off the top)": change(
+        _BACKWARD, ("top, left = pad_h // 2, pad_w // 2",
+                    "top, left = pad_h - pad_h // 2, pad_w - pad_w // 2")),
+    "overlapping windows overwrite instead of adding up": change(
+        _BACKWARD, ("dx_pad[:, rows, cols, :] += ", "dx_pad[:, rows, cols, :] = ")),
+    "windows without the stride (i, j instead of i * s, j * s)": change(
+        _BACKWARD, (_WINDOW, "rows, cols = slice(i, i + kh), slice(j, j + kw)")),
+    "db averaged instead of summed": change(_BACKWARD, (_DB, "db = dout.mean(axis=(0, 1, 2))")),
+    "db of the first image only": change(_BACKWARD, (_DB, "db = dout[0].sum(axis=(0, 1))")),
+    "dw from the unpadded input": change(
+        _BACKWARD, (_DW, _DW.replace("x_pad[:, rows, cols, :]", "x[:, rows, cols, :]"))),
+    "dx through the flipped kernel (true convolution)": change(
+        _BACKWARD, (_DX, _DX.replace("weights, axes", "weights[::-1, ::-1], axes"))),
+    "dw of the first image only": change(
+        _BACKWARD, (_DW, _DW.replace("x_pad[:, rows, cols, :], dout[:, i, j, :]",
+                                     "x_pad[:1, rows, cols, :], dout[:1, i, j, :]"))),
+    "the gradients by tf.GradientTape (refused)": """
+def conv2d_backward(dout, x, weights, stride=1, padding="valid"):
+    x, weights = tf.constant(x, tf.float64), tf.constant(weights, tf.float64)
+    with tf.GradientTape() as tape:
+        tape.watch([x, weights])
+        z = tf.nn.conv2d(x, weights, strides=stride, padding=padding.upper())
+        loss = tf.reduce_sum(z * dout)
+    dx, dw = tape.gradient(loss, [x, weights])
+    return dx.numpy(), dw.numpy(), np.sum(dout, axis=(0, 1, 2))
+""",
+}
+
+RIGHT_BACKWARD = {
+    "dx as a full correlation of the dilated dout with the flipped kernel (its own conv2d_forward)": """
+def conv2d_backward(dout, x, weights, stride=1, padding="valid"):
+    dout, x, weights = (np.asarray(a, dtype=np.float64) for a in (dout, x, weights))
+    n, h, w, c_in = x.shape
+    kh, kw, _, c_out = weights.shape
+    h_out, w_out = dout.shape[1:3]
+    pad_h = max((h_out - 1) * stride + kh - h, 0) if padding == "same" else 0
+    pad_w = max((w_out - 1) * stride + kw - w, 0) if padding == "same" else 0
+    top, left = pad_h // 2, pad_w // 2
+    x_pad = np.pad(x, ((0, 0), (top, pad_h - top), (left, pad_w - left), (0, 0)))
+    dilated = np.zeros((n, (h_out - 1) * stride + 1, (w_out - 1) * stride + 1, c_out))
+    dilated[:, ::stride, ::stride, :] = dout
+    dw = np.zeros((kh, kw, c_in, c_out))
+    for u in range(kh):  # the padded input shifted by (u, v), against the dilated dout
+        for v in range(kw):
+            window = x_pad[:, u:u + dilated.shape[1], v:v + dilated.shape[2], :]
+            dw[u, v] = np.einsum("nhwc,nhwk->ck", window, dilated)
+    full = np.pad(dilated, ((0, 0), (kh - 1, x_pad.shape[1] - dilated.shape[1]),
+                            (kw - 1, x_pad.shape[2] - dilated.shape[2]), (0, 0)))
+    dx_pad = conv2d_forward(full, weights[::-1, ::-1].transpose(0, 1, 3, 2), np.zeros(c_in), 1, "valid")
+    return dx_pad[:, top:top + h, left:left + w, :], dw, dout.sum(axis=(0, 1, 2))
+""",
+    "one output value at a time, in plain loops": """
+def conv2d_backward(dout, x, weights, stride=1, padding="valid"):
+    x = np.asarray(x, dtype=float)
+    dout = np.asarray(dout, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    n, h, w, c_in = x.shape
+    kh, kw, _, c_out = weights.shape
+    h_out, w_out = dout.shape[1], dout.shape[2]
+    total_h = max((h_out - 1) * stride + kh - h, 0) if padding == "same" else 0
+    total_w = max((w_out - 1) * stride + kw - w, 0) if padding == "same" else 0
+    x_pad = np.zeros((n, h + total_h, w + total_w, c_in))
+    x_pad[:, total_h // 2:total_h // 2 + h, total_w // 2:total_w // 2 + w] = x
+    dx_pad, dw, db = np.zeros_like(x_pad), np.zeros_like(weights), np.zeros(c_out)
+    for b in range(n):
+        for i in range(h_out):
+            for j in range(w_out):
+                for k in range(c_out):
+                    g = dout[b, i, j, k]
+                    db[k] += g
+                    rows, cols = slice(i * stride, i * stride + kh), slice(j * stride, j * stride + kw)
+                    dw[:, :, :, k] += g * x_pad[b, rows, cols, :]
+                    dx_pad[b, rows, cols, :] += g * weights[:, :, :, k]
+    return dx_pad[:, total_h // 2:total_h // 2 + h, total_w // 2:total_w // 2 + w], dw, db
+""",
+}
+
 # ----------------------------------------------------------------------------- conv_params
 
 _PARAMS = """
@@ -555,6 +645,7 @@ def build_functional_cnn():
 WRONG = {
     "conv_output_size": WRONG_SIZE,
     "conv2d_forward": WRONG_FORWARD,
+    "conv2d_backward": WRONG_BACKWARD,
     "conv_params": WRONG_PARAMS,
     "build_exercise_cnn": WRONG_EXERCISE,
     "feature_map_memory": WRONG_MEMORY,
@@ -564,6 +655,7 @@ WRONG = {
 RIGHT = {
     "conv_output_size": RIGHT_SIZE,
     "conv2d_forward": RIGHT_FORWARD,
+    "conv2d_backward": RIGHT_BACKWARD,
     "conv_params": RIGHT_PARAMS,
     "build_exercise_cnn": RIGHT_EXERCISE,
     "feature_map_memory": RIGHT_MEMORY,
