@@ -5,6 +5,8 @@ exercise's test cell (visible and hidden parts) rejects every WRONG answer and a
 The notebook's helper ``as_pair`` (a cell before exercise 1) is available to every case.
 """
 
+from tests.mutants import change, solution_source
+
 # ----------------------------------------------------------------------------- max_pool2d / avg_pool2d
 
 _POOL_LOOP = '''
@@ -191,6 +193,56 @@ def avg_pool2d(x, pool_size=2, stride=None):
     return total / np.float32(ph * pw)
 '''
 
+# ----------------------------------------------------------------------------- max_pool2d_backward
+
+_BACK = solution_source("ch03_pooling_layers", "max_pool2d_backward")
+_MASK = "            is_max = window == window.max(axis=(1, 2), keepdims=True)\n"
+_ROUTE = "            dx[:, rows, cols, :] += is_max * dout[:, i:i + 1, j:j + 1, :]\n"
+
+WRONG_POOL_BACKWARD = {
+    "overlapping windows overwrite instead of adding up": change(
+        _BACK, (_ROUTE, "            dx[:, rows, cols, :] = is_max * dout[:, i:i + 1, j:j + 1, :]\n")),
+    "the gradient spread over the window (the average pool's backward)": change(
+        _BACK, (_ROUTE, "            dx[:, rows, cols, :] += dout[:, i:i + 1, j:j + 1, :] / (ph * pw)\n")),
+    "the maximum over the whole window and every channel": change(
+        _BACK, (_MASK, "            is_max = window == window.max(axis=(1, 2, 3), keepdims=True)\n")),
+    "the stride ignored (windows at i, j)": change(
+        _BACK, ("rows, cols = slice(i * sh, i * sh + ph), slice(j * sw, j * sw + pw)",
+                "rows, cols = slice(i, i + ph), slice(j, j + pw)")),
+    "the gradient at the window's minimum": change(
+        _BACK, (_MASK, _MASK.replace("window.max(", "window.min("))),
+    "the stride always equal to the pool size": change(
+        _BACK, ("sh, sw = as_pair(pool_size if stride is None else stride)", "sh, sw = as_pair(pool_size)")),
+    "the gradient of tf.nn.max_pool2d by tf.GradientTape (refused)": """
+def max_pool2d_backward(dout, x, pool_size=2, stride=None):
+    x = tf.constant(x, tf.float64)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        z = tf.nn.max_pool2d(x, pool_size, pool_size if stride is None else stride, "VALID")
+        loss = tf.reduce_sum(z * dout)
+    return tape.gradient(loss, x).numpy()
+""",
+}
+
+RIGHT_POOL_BACKWARD = {
+    "argmax of each flattened window, one image and channel at a time": """
+def max_pool2d_backward(dout, x, pool_size=2, stride=None):
+    x, dout = np.asarray(x, dtype=float), np.asarray(dout, dtype=float)
+    ph, pw = as_pair(pool_size)
+    sh, sw = as_pair(pool_size if stride is None else stride)
+    dx = np.zeros(x.shape)
+    n, out_h, out_w, c = dout.shape
+    for b in range(n):
+        for k in range(c):
+            for i in range(out_h):
+                for j in range(out_w):
+                    window = x[b, i * sh:i * sh + ph, j * sw:j * sw + pw, k]
+                    u, v = np.unravel_index(np.argmax(window), window.shape)
+                    dx[b, i * sh + u, j * sw + v, k] += dout[b, i, j, k]
+    return dx
+""",
+}
+
 # ----------------------------------------------------------------------------- invariance_fraction
 
 _INVARIANCE = '''
@@ -373,6 +425,7 @@ class DepthMaxPool(keras.layers.Layer):
 # ----------------------------------------------------------------------------- the cases
 
 WRONG = {
+    "max_pool2d_backward": WRONG_POOL_BACKWARD,
     "max_pool2d": {
         "running maximum starts at 0": _MAX_START_AT_ZERO,
         "average instead of maximum": _pool_source("max_pool2d", _AVG),
@@ -460,6 +513,7 @@ def avg_pool2d(x, pool_size=2, stride=None):
 }
 
 RIGHT = {
+    "max_pool2d_backward": RIGHT_POOL_BACKWARD,
     "max_pool2d": {
         "vectorised over window offsets, float32": _RIGHT_MAX_OFFSETS,
         "sliding_window_view": _RIGHT_MAX_WINDOWS,
