@@ -403,6 +403,10 @@ def _check_source(name: str | None, banned: dict, what: str) -> None:
         for node in ast.walk(definition):
             if isinstance(node, ast.Attribute) and node.attr in banned_attributes:
                 refuse(banned_attributes[node.attr])
+            if isinstance(node, (ast.Import, ast.ImportFrom)):  # an import inside the definition
+                for alias in node.names:
+                    if alias.name.rsplit(".", 1)[-1] in banned_attributes:
+                        refuse(banned_attributes[alias.name.rsplit(".", 1)[-1]])
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
                 attribute = node.args[1] if len(node.args) > 1 else None
                 if not (isinstance(attribute, ast.Constant) and isinstance(attribute.value, str)):

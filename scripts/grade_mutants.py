@@ -3,7 +3,9 @@
 ``tests/test_mutants.py`` runs each mutant against its test cell inside one kernel; this script
 submits them as a class and grades it as an instructor would (``grader.classroom.grade_class``),
 so the test cells meet the student's code through the trusted channel, as they do when grading.
-Exercises that do not depend on each other share a submission; an exercise left out of a
+Exercises named in one ``--groups`` entry share submissions (one case of each per submission), so
+a group must not hold an exercise that uses another of the group (ch03's ``invariance_fraction``
+calls ``max_pool2d``): a case would meet another exercise's mistake. An exercise left out of a
 submission keeps the solution's answer, and ``--skip`` replaces the named exercises (a long
 training) by ``raise NotImplementedError`` everywhere to keep the class fast.
 

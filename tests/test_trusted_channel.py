@@ -265,6 +265,9 @@ BANNED = {"scipy.signal.correlate2d": None, "tf.nn.conv2d": None}
         ("import scipy.signal as s\nop = s.correlate2d\ndef f(x):\n    return op(x, x)\n", True),
         ("def f(x):\n    return getattr(tf.nn, 'conv' + '2d')(x)\n", True),
         ("def f(x):\n    return eval('x')\n", True),
+        ("def f(x):\n    from scipy.signal import correlate2d\n    return correlate2d(x, x)\n", True),
+        ("def f(x):\n    import scipy.signal as s\n    return s.correlate2d(x, x)\n", True),
+        ("def f(x):\n    from numpy import sum as total\n    return total(x)\n", False),
     ],
 )
 def test_the_written_by_hand_check_reads_the_submitted_source(source, refused):
