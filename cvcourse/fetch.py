@@ -37,14 +37,7 @@ from pathlib import Path
 from cvcourse.data import cache_dir, data_status, keras_home
 
 __all__ = [
-    "FETCHABLE",
-    "FetchError",
-    "Fetchable",
-    "destination",
-    "fetch",
-    "file_digest",
-    "keras_home",
-    "main",
+    "FETCHABLE", "FetchError", "Fetchable", "destination", "fetch", "file_digest", "keras_home", "main",
 ]
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -171,9 +164,8 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-def _download(
-    url: str, target: Path, sha256: str, timeout: float, max_seconds: float, algorithm: str = "sha256"
-) -> None:
+def _download(url: str, target: Path, sha256: str, timeout: float, max_seconds: float,
+              algorithm: str = "sha256") -> None:
     """Download ``url`` to ``target`` via a ``.part`` file that replaces it only if the checksum matches."""
     created = [folder for folder in (target.parent, *target.parent.parents) if not folder.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -189,9 +181,8 @@ def _download(
     os.replace(partial, target)
 
 
-def _stream_to(
-    url: str, partial: Path, sha256: str, timeout: float, max_seconds: float, algorithm: str = "sha256"
-) -> None:
+def _stream_to(url: str, partial: Path, sha256: str, timeout: float, max_seconds: float,
+               algorithm: str = "sha256") -> None:
     digest = hashlib.new(algorithm)
     start = time.monotonic()
     try:
@@ -315,11 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         folder = paths[0].parent if paths else destination(name)
         print(f"ok     {name}: {len(paths)} file(s) in {folder} ({time.monotonic() - start:.1f} s)")
     if failed:
-        print(
-            f"{failed} of {len(names)} could not be fetched; the loaders still work offline with "
-            "what `cvcourse-fetch --status` lists.",
-            file=sys.stderr,
-        )
+        print(f"{failed} of {len(names)} could not be fetched; the loaders still work offline with "
+              "what `cvcourse-fetch --status` lists.", file=sys.stderr)
     return 1 if failed else 0
 
 

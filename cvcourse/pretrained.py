@@ -52,16 +52,8 @@ REPOSITORY_DATA = Path(__file__).resolve().parents[1] / "data"
 BACKBONE_PATH = REPOSITORY_DATA / "backbone" / "fashion_backbone.keras"
 MANIFEST_PATH = REPOSITORY_DATA / "manifest.json"
 BACKBONE_CLASS_NAMES: tuple[str, ...] = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
 #: keras.applications name -> the weights file keras.applications downloads (include_top=True).
 IMAGENET_MODELS: dict[str, str] = {
@@ -96,11 +88,8 @@ def _load_full_backbone(path: str, stamp: tuple[int, int]):
     return keras.saving.load_model(path, compile=False)
 
 
-def load_backbone(
-    include_top: bool = True,
-    path: str | os.PathLike | None = None,
-    manifest_path: str | os.PathLike | None = None,
-):
+def load_backbone(include_top: bool = True, path: str | os.PathLike | None = None,
+                  manifest_path: str | os.PathLike | None = None):
     """The course's pretrained CNN: input (28, 28, 1) float32 in [0, 1], 10 Fashion-MNIST classes.
 
     The file's sha256 is checked against ``data/manifest.json`` first; a missing or changed file
@@ -120,22 +109,16 @@ def load_backbone(
     path = Path(path) if path is not None else BACKBONE_PATH
     manifest_path = Path(manifest_path) if manifest_path is not None else MANIFEST_PATH
     if not path.is_file():
-        raise BackboneError(
-            f"the course backbone {path} is missing: run `make backbone` "
-            "(scripts/train_backbone.py) to train it, a few minutes on a CPU."
-        )
+        raise BackboneError(f"the course backbone {path} is missing: run `make backbone` "
+                            "(scripts/train_backbone.py) to train it, a few minutes on a CPU.")
     expected = _recorded_backbone_sha256(manifest_path, path.name)
     if expected is None:
-        raise BackboneError(
-            f"{manifest_path} records no sha256 for {path.name}: run `make backbone`, "
-            "which trains the backbone and records it."
-        )
+        raise BackboneError(f"{manifest_path} records no sha256 for {path.name}: run `make backbone`, "
+                            "which trains the backbone and records it.")
     got = file_digest(path)
     if got != expected:
-        raise BackboneError(
-            f"{path} has sha256 {got[:12]}..., not the {expected[:12]}... recorded in "
-            f"{manifest_path.name}: the file was changed; restore it or run `make backbone`."
-        )
+        raise BackboneError(f"{path} has sha256 {got[:12]}..., not the {expected[:12]}... recorded in "
+                            f"{manifest_path.name}: the file was changed; restore it or run `make backbone`.")
     stat = path.stat()
     shared = _load_full_backbone(str(path), (stat.st_mtime_ns, stat.st_size))
     model = keras.models.clone_model(shared)
@@ -159,9 +142,8 @@ def keras_cache_dir() -> Path:
 
 def _check_name(name: object) -> str:
     if name not in IMAGENET_MODELS:
-        raise ValueError(
-            f"unknown model {name!r}; available offline when cached: {', '.join(IMAGENET_MODELS)}."
-        )
+        raise ValueError(f"unknown model {name!r}; available offline when cached: "
+                         f"{', '.join(IMAGENET_MODELS)}.")
     return str(name)
 
 
@@ -209,9 +191,8 @@ def imagenet_class_names() -> list[str]:
     """
     path = keras_cache_dir() / IMAGENET_CLASS_INDEX
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is not cached: run `cvcourse-fetch imagenet_weights` on a connected machine."
-        )
+        raise FileNotFoundError(f"{path} is not cached: run `cvcourse-fetch imagenet_weights` "
+                                "on a connected machine.")
     index = json.loads(path.read_text())
     return [index[str(i)][1] for i in range(len(index))]
 
@@ -224,15 +205,11 @@ def imagenet_status(name: str = "ResNet50") -> str:
     """
     name = _check_name(name)
     if _cached(name):
-        return (
-            f"ImageNet weights of {name} found in {keras_cache_dir()}: the cells below run "
-            f"keras.applications.{name} (1,000 ImageNet classes)."
-        )
-    return (
-        f"No ImageNet weights of {name} in {keras_cache_dir()} (no network is used): the cells "
-        "below run the course backbone, pretrained on Fashion-MNIST (10 clothing classes). "
-        "`cvcourse-fetch imagenet_weights` caches the ImageNet weights on a connected machine."
-    )
+        return (f"ImageNet weights of {name} found in {keras_cache_dir()}: the cells below run "
+                f"keras.applications.{name} (1,000 ImageNet classes).")
+    return (f"No ImageNet weights of {name} in {keras_cache_dir()} (no network is used): the cells "
+            "below run the course backbone, pretrained on Fashion-MNIST (10 clothing classes). "
+            "`cvcourse-fetch imagenet_weights` caches the ImageNet weights on a connected machine.")
 
 
 # ----------------------------------------------------------------------------- MTCNN faces
@@ -249,14 +226,11 @@ def _mtcnn():
 def _check_image(image) -> np.ndarray:
     array = np.asarray(image)
     if array.ndim != 3 or array.shape[-1] != 3:
-        raise ValueError(
-            f"detect_faces expects one RGB image of shape (H, W, 3), got shape {array.shape}; "
-            "a grayscale (H, W) image can be repeated: np.repeat(image[..., None], 3, axis=-1)."
-        )
+        raise ValueError(f"detect_faces expects one RGB image of shape (H, W, 3), got shape {array.shape}; "
+                         "a grayscale (H, W) image can be repeated: np.repeat(image[..., None], 3, axis=-1).")
     if min(array.shape[:2]) < 12:
-        raise ValueError(
-            f"the image is {array.shape[0]}x{array.shape[1]}: MTCNN needs at least 12x12 pixels."
-        )
+        raise ValueError(f"the image is {array.shape[0]}x{array.shape[1]}: "
+                         "MTCNN needs at least 12x12 pixels.")
     if array.dtype == np.uint8:
         return array
     if np.issubdtype(array.dtype, np.floating):

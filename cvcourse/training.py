@@ -40,11 +40,9 @@ class TrainingRun:
 
     def report(self, target: float | None = None) -> str:
         """One line for the notebook: accuracy, time and the margin over ``target``."""
-        text = (
-            f"{self.model.count_params():,} parameters, {len(self.history.epoch)} epochs in "
-            f"{self.seconds:.0f} s: validation accuracy {self.validation_accuracy:.4f}, "
-            f"test accuracy {self.test_accuracy:.4f}"
-        )
+        text = (f"{self.model.count_params():,} parameters, {len(self.history.epoch)} epochs in "
+                f"{self.seconds:.0f} s: validation accuracy {self.validation_accuracy:.4f}, "
+                f"test accuracy {self.test_accuracy:.4f}")
         if target is not None:
             text += f" (target {target:g}, margin {self.test_accuracy - target:+.4f})"
         return text
@@ -61,8 +59,7 @@ def warmup_cosine(peak_learning_rate: float, total_steps: int, warmup_fraction: 
         raise ValueError(f"total_steps should be a positive number of steps, got {total_steps}")
     warmup_steps = int(total_steps * warmup_fraction)
     return keras.optimizers.schedules.CosineDecay(
-        0.0, total_steps - warmup_steps, warmup_target=peak_learning_rate, warmup_steps=warmup_steps
-    )
+        0.0, total_steps - warmup_steps, warmup_target=peak_learning_rate, warmup_steps=warmup_steps)
 
 
 def set_batchnorm_momentum(model: keras.Model, momentum: float = 0.9) -> int:
@@ -128,8 +125,7 @@ class TimeBudget(keras.callbacks.Callback):
             raise CheckFailed(
                 f"training this model would take about {self.projected_seconds:.0f} s of work, more than the "
                 f"{self.limit_seconds:.0f} s allowed: use fewer filters where the feature maps are large "
-                "(a strided first layer, or pool earlier)."
-            )
+                "(a strided first layer, or pool earlier).")
 
 
 def check_classifier(
@@ -154,10 +150,8 @@ def check_classifier(
     expect_equal(tuple(model.input_shape), (None, *input_shape), f"{what}'s input_shape")
     expect_equal(tuple(model.output_shape), (None, n_classes), f"{what}'s output_shape")
     if model.count_params() > max_params:
-        raise CheckFailed(
-            f"{what} has {model.count_params():,} parameters, more than the "
-            f"{max_params:,} that train within the budget."
-        )
+        raise CheckFailed(f"{what} has {model.count_params():,} parameters, more than the "
+                          f"{max_params:,} that train within the budget.")
     probe = np.zeros((2, *input_shape), np.float32)
     probabilities = keras.ops.convert_to_numpy(model(probe, training=False))
     what_sums = f"the sum of {what}'s {n_classes} outputs (a softmax)"
@@ -223,23 +217,11 @@ def fit_fixed(
     start_from_drawn_weights(model)
     set_batchnorm_momentum(model, batchnorm_momentum)
     steps = epochs * int(np.ceil(len(x) / batch_size))
-    model.compile(
-        optimizer=keras.optimizers.Adam(warmup_cosine(peak_learning_rate, steps)),
-        loss=loss,
-        loss_weights=loss_weights,
-        metrics=metrics,
-    )
+    model.compile(optimizer=keras.optimizers.Adam(warmup_cosine(peak_learning_rate, steps)),
+                  loss=loss, loss_weights=loss_weights, metrics=metrics)
     start = time.perf_counter()
-    history = model.fit(
-        x,
-        y,
-        validation_data=validation_data,
-        sample_weight=sample_weight,
-        epochs=epochs,
-        batch_size=batch_size,
-        callbacks=[TimeBudget(time_limit_seconds, epochs)],
-        verbose=0,
-    )
+    history = model.fit(x, y, validation_data=validation_data, sample_weight=sample_weight, epochs=epochs,
+                        batch_size=batch_size, callbacks=[TimeBudget(time_limit_seconds, epochs)], verbose=0)
     return history, time.perf_counter() - start
 
 
@@ -269,34 +251,24 @@ def train_classifier(
     >>> print(run.report(target=0.91))                                     # doctest: +SKIP
     """
     if not 0 < n_validation < len(splits.x_train):
-        raise ValueError(
-            f"n_validation should be between 1 and {len(splits.x_train) - 1}, got {n_validation}"
-        )
+        raise ValueError(f"n_validation should be between 1 and {len(splits.x_train) - 1}, "
+                         f"got {n_validation}")
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     if not isinstance(model, keras.Model):
         if not callable(model):
-            raise TypeError(
-                f"train_classifier takes a keras.Model or a function that builds one, got {model!r}"
-            )
+            raise TypeError(f"train_classifier takes a keras.Model or a function that builds one, "
+                            f"got {model!r}")
         model = model()
         if not isinstance(model, keras.Model):
             raise CheckFailed(f"the model builder should return a keras.Model, got {type(model).__name__}.")
     x_train, y_train = splits.x_train[:-n_validation], splits.y_train[:-n_validation]
     x_valid, y_valid = splits.x_train[-n_validation:], splits.y_train[-n_validation:]
     history, seconds = fit_fixed(
-        model,
-        x_train,
-        y_train,
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        validation_data=(x_valid, y_valid),
-        epochs=epochs,
-        batch_size=batch_size,
-        peak_learning_rate=peak_learning_rate,
-        time_limit_seconds=time_limit_seconds,
-        batchnorm_momentum=batchnorm_momentum,
-    )
+        model, x_train, y_train, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+        validation_data=(x_valid, y_valid), epochs=epochs, batch_size=batch_size,
+        peak_learning_rate=peak_learning_rate, time_limit_seconds=time_limit_seconds,
+        batchnorm_momentum=batchnorm_momentum)
     test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=1000, verbose=0)[1]
     validation_accuracy = float(history.history["val_accuracy"][-1])
     return TrainingRun(model, history, float(test_accuracy), validation_accuracy, seconds)

@@ -108,11 +108,7 @@ class Channel:
                 config = json.loads(handle.config)
             except ValueError:
                 config = None
-            foreign = {
-                name
-                for name, module, registered in _keras_classes(config)
-                if _is_foreign(name, module, registered)
-            }
+            foreign = _foreign_names(config)
             if foreign and foreign <= set(training.stand_ins):
                 return _rebuild_model(wire.ModelData(handle.config, ()), training.stand_ins)
         return Remote(self, handle)
@@ -156,7 +152,7 @@ def _write_back_keras(arguments: dict, changed) -> None:
             grading_agent.set_trainable(layer, flag is True)
         config = state.get("compile")
         if config and isinstance(target, keras.Model):
-            foreign = sorted({n for n, m, r in _keras_classes(config) if _is_foreign(n, m, r)})
+            foreign = sorted(_foreign_names(config))
             if foreign:
                 raise StudentError(
                     f"the model was compiled with {', '.join(foreign)}: use Keras' own optimizers, "
@@ -229,6 +225,13 @@ def _is_foreign(name: str, module: str, registered: str) -> bool:
     return name == "Lambda" or (not module.startswith("keras") if module else bool(registered))
 
 
+def _foreign_names(config) -> set[str]:
+    """The names of the classes a serialised Keras config names that are not Keras' own."""
+    return {
+        name for name, module, registered in _keras_classes(config) if _is_foreign(name, module, registered)
+    }
+
+
 def _rebuild_model(data: wire.ModelData, stand_ins: dict | None = None):
     """A model (or layer) of Keras' own classes, rebuilt here from its config, with the student's weights;
     a class of the student's own only where ``stand_ins`` has the grader's class of that name."""
@@ -257,14 +260,9 @@ def _rebuild_model(data: wire.ModelData, stand_ins: dict | None = None):
         if data.weights:
             model.set_weights(list(data.weights))
     except Exception as error:  # noqa: BLE001 - the student's model, whatever is wrong with it
-        names = sorted(
-            {
-                name
-                for name, module, registered in _keras_classes(config)
-                if _is_foreign(name, module, registered)
-            }
+        rebuilt_with = (
+            f" around the course's own {', '.join(sorted(_foreign_names(config)))}" if custom else ""
         )
-        rebuilt_with = f" around the course's own {', '.join(names)}" if custom else ""
         raise StudentError(
             f"the model could not be rebuilt{rebuilt_with} from its configuration "
             f"(the layers' get_config()): {error}"

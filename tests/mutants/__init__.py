@@ -6,10 +6,10 @@ they share :func:`change` and :func:`solution_source`.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import nbformat
 
-SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+from grader.course import solution_path
+from tests.notebook_kernel import cell_by_grade_id
 
 
 def change(source: str, *replacements: tuple[str, str]) -> str:
@@ -31,11 +31,6 @@ def solution_source(chapter: str, exercise: str) -> str:
     >>> solution_source("ch02_convolutional_layers", "conv2d_backward").startswith("def conv2d_backward(")
     True
     """
-    notebook = json.loads((SOLUTIONS / chapter / f"{chapter}.ipynb").read_text())
-    for cell in notebook["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == exercise:
-            source = "".join(cell["source"])
-            markers = ("### BEGIN SOLUTION", "### END SOLUTION")
-            lines = [line for line in source.split("\n") if line.strip() not in markers]
-            return "\n".join(lines) + "\n"
-    raise KeyError(f"{chapter} has no solution cell {exercise!r}")
+    source = cell_by_grade_id(nbformat.read(solution_path(chapter), as_version=4), exercise).source
+    markers = ("### BEGIN SOLUTION", "### END SOLUTION")
+    return "\n".join(line for line in source.split("\n") if line.strip() not in markers) + "\n"
