@@ -5,7 +5,8 @@ A whole grading run, in the order an instructor does it:
   release CHAPTER            generate the student notebook and put it in the nbgrader exchange
   student-repo FOLDER        export the repository students get (no solutions, tests or grader)
   collect CHAPTER [--from P] fetch submissions from the exchange, or from a folder/zip named by student
-  grade CHAPTER              autograde every submission in parallel, each one sandboxed; summary table
+  grade CHAPTER              autograde what is not graded yet, in parallel, each one sandboxed, here or
+                             on a Dask cluster (--scheduler); summary table
   feedback CHAPTER           an HTML feedback page per student (grader/feedback/)
   export [--to FILE]         every grade as CSV (grader/grades.csv)
 
@@ -88,6 +89,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     grd.add_argument("--no-progress", action="store_true", help="no progress bar")
     grd.add_argument(
+        "--regrade",
+        action="store_true",
+        help="grade every submission again (default: only what is not graded)",
+    )
+    grd.add_argument(
+        "--scheduler",
+        help="grade on the Dask cluster at this address (tcp://host:8786, tls://...), or on N workers "
+        "started here (local:N); default: DASK_SCHEDULER_ADDRESS or Dask's configuration, else this machine",
+    )
+    grd.add_argument("--tls-ca-file", type=Path, help="TLS to the cluster: the certificate authority")
+    grd.add_argument("--tls-cert", type=Path, help="TLS to the cluster: this client's certificate")
+    grd.add_argument("--tls-key", type=Path, help="TLS to the cluster: this client's private key")
+    grd.add_argument(
         "--unsafe-no-sandbox",
         action="store_true",
         help="grade without the sandbox (trusted submissions only, where bubblewrap or root is missing)",
@@ -162,7 +176,7 @@ def _run(args: argparse.Namespace, root: Path, known: list[str]) -> None:
 
         students = args.students.split(",") if args.students else None
         limits = sandbox.Limits(memory_bytes=int(args.memory_gib * 2**30))
-        outcomes = classroom.grade_class(
+        run = classroom.grade_run(
             root,
             args.chapter,
             students,
@@ -172,8 +186,18 @@ def _run(args: argparse.Namespace, root: Path, known: list[str]) -> None:
             submission_timeout=args.submission_timeout,
             progress=not args.no_progress,
             sandboxed=not args.unsafe_no_sandbox,
+            scheduler=_scheduler(args),
+            security=_security(args),
+            regrade=args.regrade,
         )
-        print(classroom.summary_table(outcomes))
+        print(classroom.summary_table(run.outcomes) if run.outcomes else "nothing new to grade")
+        if run.kept:
+            print(
+                f"\n{len(run.kept)} submission(s) graded before and unchanged: kept (--regrade grades again)"
+            )
+        if run.lost:
+            print("\nnot graded, their slot was lost (run the same command again to grade them):")
+            print("\n".join(f"  {student}: {why}" for student, why in sorted(run.lost.items())))
         print(f"\ngradebook updated; per-submission details in {CoursePaths(root).report}")
     elif args.command == "feedback":
         if not any(CoursePaths(root).autograded.glob(f"*/{args.chapter}/*.ipynb")):
@@ -190,6 +214,35 @@ def _run(args: argparse.Namespace, root: Path, known: list[str]) -> None:
             raise ValueError(f"cannot write {args.to}: folder {args.to.resolve().parent} does not exist")
         rows = export_grades(root, args.to)
         print(f"exported {len(rows)} grade(s) to {args.to or CoursePaths(root).grades}")
+
+
+def _scheduler(args: argparse.Namespace) -> str | None:
+    """``--scheduler``, else Dask's own setting (``DASK_SCHEDULER_ADDRESS``, a config file), else None."""
+    if args.scheduler:
+        return args.scheduler
+    import dask
+
+    return dask.config.get("scheduler-address", None)
+
+
+def _security(args: argparse.Namespace):
+    """TLS settings from the ``--tls-*`` options (all three, or none: then Dask's configuration)."""
+    given = [args.tls_ca_file, args.tls_cert, args.tls_key]
+    if not any(given):
+        return None
+    if not all(given):
+        raise ValueError("TLS needs all three of --tls-ca-file, --tls-cert and --tls-key")
+    for path in given:
+        if not path.is_file():
+            raise ValueError(f"{path}: no such file")
+    from distributed.security import Security
+
+    return Security(
+        tls_ca_file=str(args.tls_ca_file),
+        tls_client_cert=str(args.tls_cert),
+        tls_client_key=str(args.tls_key),
+        require_encryption=True,
+    )
 
 
 if __name__ == "__main__":

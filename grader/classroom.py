@@ -2,15 +2,20 @@
 
 For every submission in ``grader/submitted/<student>/<assignment>/`` (nbgrader's layout):
 
-1. a private work folder gets a copy of the gradebook, of the submission (plain files only) and
-   an nbgrader configuration whose kernel starts in the sandbox (:mod:`grader.sandbox`);
-2. ``nbgrader autograde`` runs there, confined to that folder, on one of ``jobs`` parallel slots;
-3. its grades are merged into the course's gradebook and its graded notebook copied to
-   ``grader/autograded/`` (one merge at a time, in this process: the gradebook is never written
-   by two processes, and never by student code).
+1. the submission is read as data (:class:`grader.slot.Job`) and handed to a free slot, of this
+   machine (``jobs`` of them) or of a Dask cluster (:mod:`grader.cluster`);
+2. the slot grades it with ``nbgrader autograde`` in a private folder, sandboxed
+   (:func:`grader.slot.grade`), and returns the results as data;
+3. this process merges them into the course's gradebook (SQLite or PostgreSQL), copies the graded
+   notebook to ``grader/autograded/``, appends a row to the grading report and records the
+   submission in the ledger (``grader/graded.json``): the gradebook is written by this process
+   alone, never by two at once, and never by student code.
 
-A submission that nbgrader cannot grade (a kernel that died, a notebook that is not JSON, grading
-past the time limit) scores zero with the reason; nothing else is affected.
+A run that is interrupted (Ctrl-C, a crash) and started again grades only what the ledger does
+not hold yet, or what was submitted again since; ``regrade=True`` grades everything. A submission
+that nbgrader cannot grade (a kernel that died, a notebook that is not JSON, grading past the time
+limit) scores zero with the reason; nothing else is affected. One whose slot was lost (a worker
+that died too often) is not scored at all and is graded by the next run.
 
 >>> outcomes = grade_class(REPO, "ch01_visual_cortex", jobs=2)                  # doctest: +SKIP
 >>> print(summary_table(outcomes))                                              # doctest: +SKIP
@@ -20,21 +25,12 @@ from __future__ import annotations
 
 import csv
 import json
-import multiprocessing
 import os
-import re
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import threading
-import time
-import traceback
 import warnings
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager, nullcontext
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,12 +39,10 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 from tqdm.auto import tqdm
 
-from grader import collect, plan, repair, sandbox, trusted_execute
-from grader.course import REPO, nbgrader_environment, write_course_config
+from grader import collect, plan, repair, sandbox, slot
 from grader.paths import CoursePaths
 
-FIRST_UID = 1_900_000  # slot k runs its kernels as user FIRST_UID + k (no account needed)
-TEST_UID = 1_950_000  # the test server and its test processes (grader.testrunner) run as this user
+FIRST_UID = slot.FIRST_UID  # slot k runs its kernels as user FIRST_UID + k (no account needed)
 
 
 @dataclass
@@ -66,13 +60,22 @@ class Outcome:
     seconds: float = 0.0
     repairs: list[str] = field(default_factory=list)  # what was repaired before grading, in words
     trusted: bool = True  # its test cells ran in the grader's test process (grader.plan)
+    host: str = ""  # the machine that graded it
+
+
+@dataclass
+class Run:
+    """What a call of :func:`grade_class` did: the outcomes, and what it left for another run."""
+
+    outcomes: list[Outcome]
+    kept: list[str] = field(default_factory=list)  # graded before and unchanged: not graded again
+    lost: dict[str, str] = field(default_factory=dict)  # student -> why its grading was lost (not scored)
 
 
 def gradebook_url(root: Path) -> str:
-    """The gradebook of course root ``root`` (the repository honours ``NBGRADER_DB_URL``)."""
-    if Path(root).resolve() == REPO and os.environ.get("NBGRADER_DB_URL"):
-        return os.environ["NBGRADER_DB_URL"]
-    return CoursePaths(Path(root).resolve()).gradebook_url
+    """The gradebook of course root ``root``: ``NBGRADER_DB_URL`` (a PostgreSQL server, say) when
+    set, as the course's nbgrader configuration reads it, else the root's SQLite file."""
+    return os.environ.get("NBGRADER_DB_URL") or CoursePaths(Path(root).resolve()).gradebook_url
 
 
 def submissions(root: Path, assignment: str, students: Iterable[str] | None = None) -> list[str]:
@@ -103,295 +106,84 @@ def submissions(root: Path, assignment: str, students: Iterable[str] | None = No
     return found
 
 
-def copy_plain_files(source: Path, target: Path, skip_suffixes: tuple[str, ...] = ()) -> list[str]:
-    """Copy the regular files under ``source`` to ``target``; return what was skipped (links, devices)."""
-    skipped = []
-    for dirpath, dirnames, filenames in os.walk(source):
-        here = Path(dirpath)
-        for name in list(dirnames):
-            if (here / name).is_symlink():
-                skipped.append(str((here / name).relative_to(source)))
-                dirnames.remove(name)
-        for name in filenames:
-            path = here / name
-            if path.suffix in skip_suffixes:
-                continue
-            if path.is_symlink() or not path.is_file():
-                skipped.append(str(path.relative_to(source)))
-                continue
-            destination = target / path.relative_to(source)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, destination)
-    return skipped
-
-
-def _sqlite_path(url: str) -> Path:
-    if not url.startswith("sqlite:///"):
-        raise ValueError(
-            f"parallel grading copies the gradebook per submission, so it needs SQLite; got {url}"
-        )
-    return Path(url[len("sqlite:///") :])
-
-
-def _kernel_names(root: Path, assignment: str) -> set[str]:
+def _kernel_names(source: Path) -> list[str]:
     names = {"python3", "cnn-course"}
-    source = CoursePaths(Path(root)).source / assignment
     for path in source.glob("*.ipynb"):
         names.add(nbformat.read(path, as_version=4).metadata.get("kernelspec", {}).get("name", "python3"))
-    return names
+    return sorted(names)
 
 
-@dataclass
-class Release:
-    """What every submission of an assignment is graded against, read once per grading run."""
+def check_released(url: str, assignment: str) -> None:
+    """RuntimeError, saying what to do, when ``assignment`` is not in gradebook ``url``."""
+    unreleased = RuntimeError(
+        f"{assignment} is not in the gradebook: release it first (python -m grader release {assignment})"
+    )
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
+        raise unreleased
+    with Gradebook(url) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise unreleased from None
 
-    tests: dict[str, dict]  # notebook file -> its test cells (grader.repair.release_tests)
-    plans: dict[str, dict]  # notebook name -> its trusted-grading plan (grader.plan.notebook_plans)
-    trusted: bool  # every notebook of the assignment is graded trusted
 
-
-def read_release(root: Path, assignment: str) -> Release:
-    """The test cells and grading plans of ``assignment``, from the course's gradebook and solutions."""
-    folder, url = CoursePaths(Path(root)).source / assignment, gradebook_url(root)
+def read_assignment(root: Path, assignment: str, cell_timeout: int = 300, submission_timeout: float = 1800):
+    """What every submission of ``assignment`` is graded against (:class:`grader.slot.Assignment`),
+    from the course's gradebook and its source folder; RuntimeError when it is not released."""
+    url, folder = gradebook_url(root), CoursePaths(Path(root)).source / assignment
+    check_released(url, assignment)
     sources = sorted(folder.glob("*.ipynb"))
     plans = plan.notebook_plans(folder, url, assignment)
-    tests = {source.name: repair.release_tests(url, assignment, source) for source in sources}
-    return Release(tests, plans, bool(sources) and len(plans) == len(sources))
-
-
-def prepare(
-    root: Path,
-    assignment: str,
-    student: str,
-    work_dir: Path,
-    slot: int,
-    limits: sandbox.Limits,
-    cell_timeout: int,
-    release: Release,
-    sandboxed: bool = True,
-) -> list[str]:
-    """Lay out ``work_dir`` for grading one submission; return the ``nbgrader autograde`` arguments."""
-    root = Path(root).resolve()
-    course, work = CoursePaths(root), CoursePaths(work_dir)
-    work.gradebook.parent.mkdir(parents=True)
-    shutil.copyfile(_sqlite_path(gradebook_url(root)), work.gradebook)
-    copy_plain_files(course.submission(student, assignment), work.submission(student, assignment))
-    repairs = []
-    for name, tests in release.tests.items():
-        submitted = work.submission(student, assignment) / name
-        if submitted.is_file():
-            repairs += [f"{Path(name).stem}: {note}" for note in repair.repair_file(submitted, tests)]
-    (work_dir / "repairs.json").write_text(json.dumps(repairs))
-    # nbgrader copies the assignment's other files (data) from the source folder: not the notebooks.
-    (work.source / assignment).mkdir(parents=True)
-    copy_plain_files(course.source / assignment, work.source / assignment, (".ipynb",))
-    runtime = work_dir / "runtime"
-    runtime.mkdir()
-    extra = f"c.Execute.timeout = {int(cell_timeout)}\n"
-    if sandboxed:
-        extra += (
-            "c.KernelManager.transport = 'ipc'  # Unix sockets: the kernel has no network at all\n"
-            f"c.KernelManager.ip = {str(runtime / 'kernel')!r}  # where the sockets go\n"
-        )
-    readable, env = sandbox.keras_cache(sandboxed)
-    if release.trusted:
-        tests = test_server_folder(work_dir.parent) / work_dir.name  # where its test process works
-        tests.mkdir()
-        if sandboxed:
-            sandbox.give_to(tests, TEST_UID)
-        extra += trusted_configuration(release.plans, work_dir, tests, env)
-    write_course_config(work_dir, exchange=work_dir / "exchange", extra=extra)
-    arguments = [assignment, f"--student={student}", "--create", "--force"]
-    if not sandboxed:
-        return arguments
-    config = sandbox.KernelConfig(
-        uid=FIRST_UID + slot,
-        visible=sandbox.visible_paths(),
-        runtime_dir=str(runtime),
-        limits=limits,
-        readable=readable,
-        env=env,
-    )
-    config_path = config.write(work_dir / "sandbox.json")
-    for name in _kernel_names(root, assignment):
-        folder = work_dir / "jupyter" / "kernels" / name
-        folder.mkdir(parents=True)
-        (folder / "kernel.json").write_text(json.dumps(sandbox.kernelspec(config_path)))
-    return arguments
-
-
-def trusted_configuration(plans: dict[str, dict], work_dir: Path, tests: Path, env: dict[str, str]) -> str:
-    """nbgrader configuration lines that run the test cells of trusted notebooks (``plans``) in a
-    test process forked by the test server, working in folder ``tests``, with ``env`` added."""
-    process = {
-        "socket": str(tests.parent / "server.sock"),
-        "env": {**trusted_execute.test_process_environment(tests), **env},
-        "cwd": str(tests),
-    }
-    path = work_dir / "plan.json"
-    path.write_text(json.dumps({name: {**notebook, **process} for name, notebook in plans.items()}))
-    return (
-        f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
-        "from grader.trusted_execute import autograde_preprocessors\n"
-        "c.Autograde.autograde_preprocessors = autograde_preprocessors()\n"
-        f"c.TrustedExecute.plan = {str(path)!r}\n"
+    others = slot.read_job(folder, "").files
+    return slot.Assignment(
+        name=assignment,
+        tests={source.name: repair.release_tests(url, assignment, source) for source in sources},
+        plans=plans,
+        trusted=bool(sources) and len(plans) == len(sources),
+        gradebook=slot.gradebook_template(url),
+        files={name: data for name, data in others.items() if not name.endswith(".ipynb")},
+        kernel_names=_kernel_names(folder),
+        cell_timeout=cell_timeout,
+        submission_timeout=submission_timeout,
     )
 
 
-def test_server_folder(parent: Path) -> Path:
-    """Where the test server listens, and each submission's test process works (a folder each)."""
-    return Path(parent) / "tests"
+def read_jobs(root: Path, assignment: str, students: list[str]) -> list[slot.Job]:
+    """The submissions of ``students`` as data, each with the deadline extension the gradebook holds."""
+    extensions = {}
+    with Gradebook(gradebook_url(root)) as gb:
+        for student in students:
+            try:
+                extensions[student] = gb.find_submission(assignment, student).extension
+            except MissingEntry:
+                pass
+    folder = CoursePaths(Path(root))
+    return [slot.read_job(folder.submission(s, assignment), s, extensions.get(s)) for s in students]
 
 
-@contextmanager
-def test_server(parent: Path, limits: sandbox.Limits, sandboxed: bool):
-    """The test server of a grading run (:mod:`grader.testrunner`), confined as the test user.
-
-    One for every slot: it imports TensorFlow once, and forks a test process per submission.
-    """
-    folder = test_server_folder(parent)
-    folder.mkdir()
-    command = trusted_execute.test_server_command(folder / "server.sock")
-    readable, cache = sandbox.keras_cache(sandboxed)
-    env = {**trusted_execute.test_process_environment(folder), **cache}
-    if sandboxed:
-        config = sandbox.KernelConfig(
-            uid=TEST_UID,
-            visible=sandbox.visible_paths(test_server=True),
-            runtime_dir=str(folder),
-            limits=limits,
-            readable=readable,
-            env=env,
-        )
-        command = [
-            sys.executable,
-            sandbox.__file__,
-            "run",
-            str(config.write(parent / "tests.json")),
-            "--",
-            *command,
-        ]
-    with (parent / "tests.log").open("wb") as log:
-        server = subprocess.Popen(
-            command,
-            env=env,
-            cwd=folder,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while not (folder / "server.sock").exists():
-            if server.poll() is not None or time.monotonic() > deadline:
-                log = (parent / "tests.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"the grader's test server did not start:\n{log}")
-            time.sleep(0.1)
-        yield
-    finally:
-        server.kill()
-        server.wait()
-        if sandboxed:
-            sandbox.kill_user_processes(TEST_UID)
+def ledger(root: Path) -> dict[str, dict[str, str]]:
+    """{assignment: {student: digest of the files graded}}: what earlier runs graded and merged."""
+    path = CoursePaths(Path(root)).ledger
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _worker_environment(work_dir: Path) -> dict[str, str]:
-    env = {
-        k: v for k, v in nbgrader_environment().items() if not k.startswith(("JUPYTER", "NBGRADER", "JPY_"))
-    }
-    env.update(
-        {
-            "JUPYTER_PATH": str(work_dir / "jupyter"),
-            "JUPYTER_RUNTIME_DIR": str(work_dir / "runtime"),
-            "JUPYTER_CONFIG_DIR": str(work_dir / "jupyter-config"),
-            "HOME": str(work_dir / "home"),
-            "TMPDIR": str(work_dir / "runtime"),  # connection files: the kernel sees this folder
-        }
-    )
-    return env
+def _record(root: Path, assignment: str, student: str, digest: str) -> None:
+    path = CoursePaths(Path(root)).ledger
+    entries = ledger(root)
+    entries.setdefault(assignment, {})[student] = digest
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(entries, indent=1, sort_keys=True))
+    os.replace(partial, path)  # a crash leaves the old ledger or the new one, never half of one
 
 
-# nbgrader and nbconvert take seconds of CPU to import: the graders are forked from a server
-# process that has imported them once (a fresh process per submission all the same).
-_GRADERS = multiprocessing.get_context("forkserver")
-_GRADERS.set_forkserver_preload(["nbgrader.apps.autogradeapp"])
-
-
-def _autograde(work_dir: str, arguments: list[str], env: dict[str, str]) -> None:
-    """In a forked process: ``nbgrader autograde ARGUMENTS`` in ``work_dir``, output to its log."""
-    os.setsid()
-    log = os.open(os.path.join(work_dir, "grading.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.chdir(work_dir)
-    os.environ.clear()
-    os.environ.update(env)
-    code = 1
-    try:
-        from nbgrader.apps.autogradeapp import AutogradeApp
-
-        AutogradeApp.launch_instance(arguments)
-        code = 0
-    except SystemExit as exit:
-        code = exit.code if isinstance(exit.code, int) else 1
-    except BaseException:  # noqa: BLE001 (reported in the log, scored as a failed grading)
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-
-
-def _run(arguments: list[str], work_dir: Path, timeout: float) -> tuple[int | None, str]:
-    """``nbgrader autograde ARGUMENTS`` in ``work_dir``; (exit code or None on time-out, its log)."""
-    (work_dir / "home").mkdir(exist_ok=True)
-    process = _GRADERS.Process(
-        target=_autograde, args=(str(work_dir), arguments, _worker_environment(work_dir))
-    )
-    process.start()
-    process.join(timeout)
-    code = process.exitcode
-    if process.is_alive():  # its kernel dies with it (bwrap --die-with-parent)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.join()
-        code = None
-    log = work_dir / "grading.log"
-    return code, log.read_text(errors="replace") if log.exists() else ""
-
-
-REASONS = (  # (pattern in nbgrader's log, what it means), first match wins
-    (r"DeadKernelError|Kernel died", "the kernel died while running the notebook (it exited, or was killed)"),
-    (
-        r"NotJSONError|not valid JSON|Unreadable Notebook|JSONDecodeError|does not appear to be JSON",
-        "the notebook file is not a valid notebook (corrupted JSON)",
-    ),
-    (
-        r"Timeout waiting for IOPub|UnresponsiveKernelError|became unresponsive",
-        "a cell ran past the time limit and the kernel did not answer the interrupt",
-    ),
-    (r"ValidationError|is not valid under any", "the notebook does not follow the notebook format"),
-)
-
-
-def explain_failure(log: str) -> str:
-    """One sentence on why nbgrader could not grade a submission, from its log."""
-    for pattern, meaning in REASONS:
-        if re.search(pattern, log):
-            return meaning
-    raised = re.findall(r"^\s*((?:[\w.]+\.)?\w+(?:Error|Exception): .+)$", log, re.MULTILINE)
-    errors = raised or [line for line in log.splitlines() if "ERROR" in line]
-    return f"nbgrader could not grade it: {errors[-1].strip()[:200] if errors else 'no message'}"
-
-
-def cell_problems(notebook_path: Path) -> dict[str, str]:
+def cell_problems(nb: nbformat.NotebookNode) -> dict[str, str]:
     """{test cell: first line of the error} for the exercises that raised, in a graded notebook.
 
     The error of the exercise's answer cell (``X``, e.g. a time-out) comes before that of its
     test cell (``test_X``, often only the consequence: X is not defined).
     """
     errors = {}
-    for cell in nbformat.read(notebook_path, as_version=4).cells:
+    for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         for output in cell.get("outputs", []) if grade_id else []:
             if output.get("output_type") == "error":
@@ -405,43 +197,27 @@ def cell_problems(notebook_path: Path) -> dict[str, str]:
     }
 
 
-def _read_grades(url: str, assignment: str, student: str):
-    """{(notebook, cell): (auto_score, needs_manual_grade)}, {(notebook, cell): auto_comment}, timestamp,
-    {notebook: late-submission penalty} (what nbgrader computed for this submission)."""
-    with Gradebook(url) as gb:
-        submission = gb.find_submission(assignment, student)
-        grades = {
-            (nb.name, g.name): (g.auto_score, g.needs_manual_grade)
-            for nb in submission.notebooks
-            for g in nb.grades
-        }
-        comments = {(nb.name, c.name): c.auto_comment for nb in submission.notebooks for c in nb.comments}
-        penalties = {nb.name: nb.late_submission_penalty for nb in submission.notebooks}
-        return grades, comments, submission.timestamp, penalties
-
-
-def merge(root: Path, assignment: str, student: str, work_dir: Path | None) -> Outcome:
-    """Write one graded submission (``work_dir``; None when it failed: zero) into the course's gradebook."""
+def merge(root: Path, assignment: str, graded: slot.Graded) -> Outcome:
+    """Write one graded submission into the course's gradebook (zero for every cell when it could
+    not be graded normally) and its graded folder into ``grader/autograded/``."""
     root = Path(root).resolve()
-    target = CoursePaths(root).graded(student, assignment)
-    grades, comments, timestamp, penalties = {}, {}, None, {}
-    if work_dir is not None:
-        grades, comments, timestamp, penalties = _read_grades(
-            CoursePaths(work_dir).gradebook_url, assignment, student
-        )
+    target = CoursePaths(root).graded(graded.student, assignment)
+    ok = not graded.reason
     with Gradebook(gradebook_url(root)) as gb, warnings.catch_warnings():
         # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; they are harmless here
         warnings.simplefilter("ignore", SAWarning)
-        gb.update_or_create_student(student)
+        gb.update_or_create_student(graded.student)
         submission = gb.update_or_create_submission(
-            assignment, student, **({"timestamp": timestamp} if timestamp else {})
+            assignment, graded.student, **({"timestamp": graded.timestamp} if ok and graded.timestamp else {})
         )
         for nb in submission.notebooks:
-            nb.late_submission_penalty = penalties.get(nb.name, nb.late_submission_penalty)
+            nb.late_submission_penalty = graded.penalties.get(nb.name, nb.late_submission_penalty)
             for grade in nb.grades:
-                grade.auto_score, grade.needs_manual_grade = grades.get((nb.name, grade.name), (0.0, False))
+                grade.auto_score, grade.needs_manual_grade = graded.grades.get(
+                    (nb.name, grade.name), (0.0, False)
+                )
             for comment in nb.comments:
-                comment.auto_comment = comments.get((nb.name, comment.name), comment.auto_comment)
+                comment.auto_comment = graded.comments.get((nb.name, comment.name), comment.auto_comment)
         gb.db.commit()
         gb.db.expire_all()
         cells = {
@@ -452,15 +228,59 @@ def merge(root: Path, assignment: str, student: str, work_dir: Path | None) -> O
     total, maximum = sum(c[0] for c in cells.values()), sum(c[1] for c in cells.values())
     if target.exists():
         shutil.rmtree(target)
-    if work_dir is not None:
-        copy_plain_files(CoursePaths(work_dir).graded(student, assignment), target)
+    if ok:
+        target.mkdir(parents=True)
+        slot.write_files(graded.files, target)
         for path in target.glob("*.ipynb"):
-            present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nbformat.read(path, 4).cells}
+            nb = nbformat.read(path, 4)
+            present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
             problems = {name: "deleted from the notebook" for name in cells if name not in present}
-            for name, problem in {**cell_problems(path), **problems}.items():
+            for name, problem in {**cell_problems(nb), **problems}.items():
                 if name in cells:
                     cells[name] = (*cells[name][:2], problem)
-    return Outcome(student, assignment, total, maximum, cells=cells)
+    return Outcome(
+        graded.student,
+        assignment,
+        total,
+        maximum,
+        reason=graded.reason,
+        cells=cells,
+        seconds=graded.seconds,
+        repairs=graded.repairs,
+        host=graded.host,
+    )
+
+
+class LocalPool:
+    """``jobs`` slots of this machine, sharing one folder and one test server."""
+
+    def __init__(self, jobs: int, limits: sandbox.Limits, sandboxed: bool):
+        self._slots = slot.claim_slots(jobs, sandboxed)
+        self._free = list(self._slots)
+        self._lock = threading.Lock()
+        self.stop = threading.Event()
+        self._place = slot.Workplace(limits, sandboxed, self._slots[0].test_uid)
+        self._pool = ThreadPoolExecutor(max_workers=jobs)
+        self.description = f"{jobs} slot(s) here"
+
+    def _grade(self, assignment: slot.Assignment, job: slot.Job) -> slot.Graded:
+        with self._lock:
+            held = self._free.pop()
+        try:
+            return slot.grade(assignment, job, self._place, held, self.stop)
+        finally:
+            with self._lock:
+                self._free.append(held)
+
+    def submit(self, assignment: slot.Assignment, job: slot.Job) -> Future:
+        return self._pool.submit(self._grade, assignment, job)
+
+    def close(self) -> None:
+        self.stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._place.close()
+        for held in self._slots:
+            held.release()
 
 
 def grade_class(
@@ -473,94 +293,108 @@ def grade_class(
     cell_timeout: int = 300,
     submission_timeout: float = 1800,
     progress: bool = True,
-    keep_work: bool = False,
     sandboxed: bool = True,
+    scheduler: str | None = None,
+    security=None,
+    regrade: bool = False,
 ) -> list[Outcome]:
-    """Autograde every submission of ``assignment`` (or ``students``'), ``jobs`` at a time, sandboxed.
+    """Autograde every submission of ``assignment`` (or ``students``') not graded yet (every one with
+    ``regrade``), ``jobs`` at a time here or on the Dask cluster at ``scheduler`` (``local:N`` starts
+    one of N workers on this machine; ``security``: its TLS settings), sandboxed; return the outcomes
+    of what it graded, sorted by student (:func:`grade_run` says what it kept and lost too).
 
     ``sandboxed=False`` grades without the sandbox (parallel still, each submission in its own
     folder): only for trusted submissions, on a machine where the sandbox cannot run.
     """
+    return grade_run(
+        root,
+        assignment,
+        students,
+        jobs=jobs,
+        limits=limits,
+        cell_timeout=cell_timeout,
+        submission_timeout=submission_timeout,
+        progress=progress,
+        sandboxed=sandboxed,
+        scheduler=scheduler,
+        security=security,
+        regrade=regrade,
+    ).outcomes
+
+
+def grade_run(
+    root: Path,
+    assignment: str,
+    students: Iterable[str] | None = None,
+    *,
+    jobs: int | None = None,
+    limits: sandbox.Limits | None = None,
+    cell_timeout: int = 300,
+    submission_timeout: float = 1800,
+    progress: bool = True,
+    sandboxed: bool = True,
+    scheduler: str | None = None,
+    security=None,
+    regrade: bool = False,
+) -> Run:
+    """:func:`grade_class`, returning the whole :class:`Run`."""
     problem = sandbox.check() if sandboxed else None
     if problem:
         raise RuntimeError(f"cannot grade safely here: {problem} (or grade trusted work unsandboxed)")
     root = Path(root).resolve()
-    unreleased = RuntimeError(
-        f"{assignment} is not in the gradebook: release it first (python -m grader release {assignment})"
-    )
-    if not _sqlite_path(gradebook_url(root)).is_file():
-        raise unreleased
-    with Gradebook(gradebook_url(root)) as gb:
-        try:
-            gb.find_assignment(assignment)
-        except MissingEntry:
-            raise unreleased from None
+    check_released(gradebook_url(root), assignment)
     names = submissions(root, assignment, students)
-    release = read_release(root, assignment)
-    jobs = jobs or len(os.sched_getaffinity(0))
-    limits = limits or sandbox.Limits()
-    free_slots = list(range(jobs))
-    lock = threading.Lock()
-    parent = Path(tempfile.mkdtemp(prefix="cvg-"))
-
-    def grade_one(index: int, student: str):
-        with lock:
-            slot = free_slots.pop()
-        work_dir = parent / str(index)
-        start = time.perf_counter()
-        try:
-            command = prepare(
-                root, assignment, student, work_dir, slot, limits, cell_timeout, release, sandboxed
-            )
-            code, log = _run(command, work_dir, submission_timeout)
-        except OSError as error:  # a submission folder that cannot be copied, say
-            return student, work_dir, f"could not prepare its grading: {error}", time.perf_counter() - start
-        finally:
-            if sandboxed:  # whatever the submission left running (a fork bomb's children) ends here
-                sandbox.kill_user_processes(FIRST_UID + slot)
-            with lock:
-                free_slots.append(slot)
-        graded = CoursePaths(work_dir).graded(student, assignment)
-        if code is None:
-            reason = f"grading took longer than {submission_timeout:.0f} s and was stopped"
-        elif code != 0 or not any(graded.glob("*.ipynb")):
-            reason = explain_failure(log)
+    release = read_assignment(root, assignment, cell_timeout, submission_timeout)
+    done = {} if regrade else ledger(root).get(assignment, {})
+    run = Run([])
+    todo = []
+    for job in read_jobs(root, assignment, names):
+        if done.get(job.student) == job.digest:
+            run.kept.append(job.student)
         else:
-            reason = ""
-        return student, work_dir, reason, time.perf_counter() - start
+            todo.append(job)
+    if not todo:
+        return run
+    limits = limits or sandbox.Limits()
+    if scheduler:
+        from grader import cluster
 
-    outcomes = []
+        pool = cluster.ClusterPool(scheduler, limits, sandboxed, security)
+    else:
+        pool = LocalPool(jobs or len(os.sched_getaffinity(0)), limits, sandboxed)
     try:
-        with (
-            test_server(parent, limits, sandboxed) if release.trusted else nullcontext(),
-            ThreadPoolExecutor(max_workers=jobs) as pool,
-            tqdm(
-                total=len(names), desc=f"grading {assignment}", unit="submission", disable=not progress
-            ) as bar,
-        ):
-            futures = [pool.submit(grade_one, i, s) for i, s in enumerate(names)]
+        futures = {pool.submit(release, job): job for job in todo}
+        with tqdm(
+            total=len(todo),
+            desc=f"grading {assignment} on {pool.description}",
+            unit="submission",
+            disable=not progress,
+        ) as bar:
             for future in as_completed(futures):
-                student, work_dir, reason, seconds = future.result()
+                job = futures[future]
                 try:
-                    outcome = merge(root, assignment, student, None if reason else work_dir)
+                    graded = future.result()
+                except Exception as error:  # noqa: BLE001 (its slot was lost: graded by the next run)
+                    if getattr(error, "stops_the_run", False):
+                        raise RuntimeError(str(error)) from None
+                    run.lost[job.student] = f"{type(error).__name__}: {error}"
+                    bar.update()
+                    continue
+                try:
+                    outcome = merge(root, assignment, graded)
                 except Exception as error:  # noqa: BLE001 (its results are unreadable: its own loss only)
-                    reason = f"its grading results could not be read: {type(error).__name__}: {error}"
-                    outcome = merge(root, assignment, student, None)
-                outcome.reason, outcome.seconds = reason, seconds
-                repairs = work_dir / "repairs.json"
-                outcome.repairs = json.loads(repairs.read_text()) if repairs.is_file() else []
+                    graded.reason = f"its grading results could not be read: {type(error).__name__}: {error}"
+                    outcome = merge(root, assignment, graded)
                 outcome.trusted = release.trusted
-                outcomes.append(outcome)
-                if not keep_work:
-                    shutil.rmtree(work_dir, ignore_errors=True)
-                bar.set_postfix_str(f"{student} {outcome.score:g}/{outcome.max_score:g}")
+                write_report(root, [outcome])
+                _record(root, assignment, job.student, job.digest)
+                run.outcomes.append(outcome)
+                bar.set_postfix_str(f"{job.student} {outcome.score:g}/{outcome.max_score:g}")
                 bar.update()
     finally:
-        if not keep_work:
-            shutil.rmtree(parent, ignore_errors=True)
-    outcomes.sort(key=lambda o: o.student)
-    write_report(root, outcomes)
-    return outcomes
+        pool.close()
+    run.outcomes.sort(key=lambda o: o.student)
+    return run
 
 
 def write_report(root: Path, outcomes: list[Outcome]) -> Path:

@@ -113,17 +113,21 @@ def make_scratch_course(root: Path, chapter_names: list[str] | None = None) -> P
     return root
 
 
-def write_course_config(root: Path, exchange: Path, extra: str = "") -> Path:
-    """``root/nbgrader_config.py``: the course configuration, pointed at ``root`` and its own gradebook.
+def write_course_config(root: Path, exchange: Path, extra: str = "", db_url: str | None = None) -> Path:
+    """``root/nbgrader_config.py``: the course configuration, pointed at ``root`` and its gradebook:
+    ``db_url``, or else ``NBGRADER_DB_URL`` when set where nbgrader runs, or else the root's SQLite file.
 
     ``extra`` is appended (more configuration lines).
     """
     path = Path(root) / "nbgrader_config.py"
+    default = CoursePaths(Path(root)).gradebook_url
+    gradebook = repr(db_url) if db_url else f"os.environ.get('NBGRADER_DB_URL') or {default!r}"
     path.write_text(
+        "import os\n"
         "c = get_config()  # noqa: F821\n"
         f"load_subconfig({str(CONFIG)!r})  # noqa: F821\n"
         f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.CourseDirectory.db_url = {CoursePaths(Path(root)).gradebook_url!r}\n"
+        f"c.CourseDirectory.db_url = {gradebook}\n"
         f"c.Exchange.root = {str(exchange)!r}\n" + extra
     )
     return path

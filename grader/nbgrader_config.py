@@ -23,7 +23,7 @@ c.CourseDirectory.release_directory = paths.RELEASE
 c.CourseDirectory.submitted_directory = paths.SUBMITTED
 c.CourseDirectory.autograded_directory = paths.AUTOGRADED
 c.CourseDirectory.feedback_directory = paths.FEEDBACK
-c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", course.gradebook_url)
+c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL") or course.gradebook_url
 c.Exchange.root = str(course.exchange)
 
 # What a student sees where a solution was.

@@ -11,6 +11,7 @@ in a test, or one submission's grading folder):
   grader/feedback/       HTML feedback per student                   (git-ignored)
   grader/exchange/       nbgrader's exchange (release, fetch, submit) (git-ignored)
   grader/gradebook.db    SQLite gradebook                            (git-ignored)
+  grader/graded.json     what grading runs merged: a run resumes     (git-ignored)
   grader/grading_report.csv, grader/grades.csv   what ``grade`` and ``export`` write
 
 This file uses the standard library only: nbgrader's configuration imports it.
@@ -49,6 +50,7 @@ class CoursePaths:
     feedback = _under_root(FEEDBACK)
     exchange = _under_root("grader/exchange")
     gradebook = _under_root("grader/gradebook.db")
+    ledger = _under_root("grader/graded.json")  # what each grading run merged (grader.classroom)
     report = _under_root("grader/grading_report.csv")
     grades = _under_root("grader/grades.csv")
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command set-up of the course (run again at any time: every step is idempotent).
-#   1. the Debian packages with Fashion-MNIST and bubblewrap, the grading sandbox (when run as root
-#      on Debian; otherwise says what to do)
+#   1. the Debian packages with Fashion-MNIST, bubblewrap (the grading sandbox) and PostgreSQL (a
+#      shared gradebook; the tests start a private server) when run as root on Debian; otherwise
+#      says what to do
 #   2. a Python 3.11 virtual environment in .venv with the pinned packages (pyproject.toml,
 #      requirements.lock) and the helper package cvcourse, editable
 #   3. a Jupyter kernel "Python 3 (CNN course)" for front-ends outside the venv, and the nbgrader extensions
@@ -13,27 +14,31 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
 
-step "Debian packages: Fashion-MNIST (dataset-fashion-mnist) and the grading sandbox (bubblewrap)"
+step "Debian packages: Fashion-MNIST (dataset-fashion-mnist), the grading sandbox (bubblewrap), PostgreSQL"
 missing=()
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing+=(dataset-fashion-mnist)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -eq 0 ]; then
-    note "already installed: Fashion-MNIST in /usr/share/datasets/fashion-mnist, bwrap"
+    note "already installed: Fashion-MNIST in /usr/share/datasets/fashion-mnist, bwrap, PostgreSQL"
 elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     if ! { apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; }; }; then
         note "could not install ${missing[*]}: chapters using Fashion-MNIST will need \`make fetch\` on a"
-        note "connected machine, and instructors need bubblewrap to grade (\`python -m grader grade\`)"
+        note "connected machine, instructors need bubblewrap to grade (\`python -m grader grade\`), and"
+        note "the PostgreSQL gradebook tests need postgresql"
     else
         note "installed ${missing[*]}"
     fi
 elif command -v apt-get >/dev/null 2>&1; then
     note "not root: run \`sudo apt-get install ${missing[*]}\`"
     note "(without the data package, \`make fetch\` downloads Fashion-MNIST into data/cache; bubblewrap is"
-    note " only needed by instructors, to grade submissions in a sandbox)"
+    note " only needed by instructors, to grade submissions in a sandbox; postgresql by the tests of a"
+    note " shared gradebook)"
 else
     note "not Debian: run \`make fetch\` once with a network to cache Fashion-MNIST in data/cache;"
-    note "instructors grade on Linux with bubblewrap installed, as root (see README, Instructors)"
+    note "instructors grade on Linux with bubblewrap installed, as root (see README, Instructors);"
+    note "the shared-gradebook tests need PostgreSQL's server programs (initdb, postgres) installed"
 fi
 
 step "Python 3.11 virtual environment in .venv"

@@ -1,6 +1,12 @@
 """Fixtures shared by the slow tiers."""
 
+import os
+
 import pytest
+
+# Tests grade scratch courses, each with a gradebook of its own: never the instructor's PostgreSQL
+# gradebook, which the course's configuration would otherwise read from the environment.
+os.environ.pop("NBGRADER_DB_URL", None)
 
 from tests.solution_runs import SolutionRuns
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import classroom, collect, sandbox
+from grader import classroom, collect, sandbox, slot
 from grader.course import REPO, chapters
 from grader.release import export_student_repository
 
@@ -185,13 +185,45 @@ def test_the_kernelspec_interrupts_by_message():
 # ----------------------------------------------------------------------------- classroom
 
 
-def test_copying_a_submission_skips_links(tmp_path):
+def test_reading_a_submission_leaves_out_links_and_huge_files(tmp_path, monkeypatch):
     source = tmp_path / "in"
-    source.mkdir()
+    (source / "data").mkdir(parents=True)
     (source / "answer.ipynb").write_text("{}")
     (source / "gradebook.db").symlink_to("/etc/hostname")
-    skipped = classroom.copy_plain_files(source, tmp_path / "out")
-    assert skipped == ["gradebook.db"] and [p.name for p in (tmp_path / "out").iterdir()] == ["answer.ipynb"]
+    (source / "data" / "huge.bin").write_bytes(b"x" * 11)
+    monkeypatch.setattr(slot, "LARGEST_FILE", 10)
+    job = slot.read_job(source, "alice")
+    assert (job.files, sorted(job.left_out)) == ({"answer.ipynb": b"{}"}, ["data/huge.bin", "gradebook.db"])
+    slot.write_files(job.files, tmp_path / "out")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["answer.ipynb"]
+
+
+def test_files_sent_for_a_folder_stay_in_it(tmp_path):
+    with pytest.raises(ValueError, match="outside the folder"):
+        slot.write_files({"../escape.txt": b"no"}, tmp_path / "out")
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_a_resubmission_has_another_digest():
+    first = slot.Job("alice", {"a.ipynb": b"1", "b.txt": b"2"})
+    assert first.digest == slot.Job("alice", {"b.txt": b"2", "a.ipynb": b"1"}).digest
+    assert first.digest != slot.Job("alice", {"a.ipynb": b"1", "b.txt": b"3"}).digest
+    assert first.digest != slot.Job("alice", {"a.ipynb": b"1", "c.txt": b"2"}).digest
+
+
+def test_two_claims_never_hold_the_same_slot():
+    first = slot.claim_slots(2, sandboxed=False)
+    second = slot.claim_slots(1, sandboxed=False)
+    try:
+        held = [s.index for s in first + second]
+        assert len(set(held)) == 3
+        assert len({s.kernel_uid for s in first + second} | {s.test_uid for s in first + second}) == 6
+    finally:
+        for s in first + second:
+            s.release()
+    again = slot.claim_slots(1, sandboxed=False)[0]
+    assert again.index == min(held)  # a released slot is free again
+    again.release()
 
 
 @pytest.mark.parametrize(
@@ -204,7 +236,7 @@ def test_copying_a_submission_skips_links(tmp_path):
     ],
 )
 def test_a_failed_grading_is_explained(log, says):
-    assert says in classroom.explain_failure(log)
+    assert says in slot.explain_failure(log)
 
 
 def test_the_summary_table_counts_failures_per_exercise():

@@ -389,6 +389,7 @@ def test_a_regrade_gives_the_same_scores(graded):
             ],
             jobs=2,
             progress=False,
+            regrade=True,
         )
     }
     assert again == {student: outcomes[student].score for student in again}
