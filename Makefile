@@ -40,7 +40,7 @@ backbone:       ## retrain the course's pretrained CNN (data/backbone/, about 35
 bench:          ## time each chapter: solution run and autograding one submission (medians of 3)
 	$(BIN)/python bench/bench_chapters.py
 
-bench-grading:  ## grade a class of 24 submissions with plain nbgrader and with `grade`: times, speed-up
+bench-grading:  ## grade 24 submissions with plain nbgrader, `grade` and `grade --scheduler local:1|2`: times, speed-ups
 	$(BIN)/python bench/bench_grading.py
 
 release:        ## release a chapter to students: make release CHAPTER=ch01_visual_cortex

@@ -10,15 +10,19 @@ must leave the same scores in the gradebook, each submission once.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from distributed import Client
@@ -130,20 +134,59 @@ def test_a_tls_cluster_of_two_gives_the_scores_of_local_grading(course):
     assert scores(url) == expected
 
 
-@pytest.mark.slow
-def test_a_worker_killed_in_the_middle_of_a_submission_loses_nothing(course):
-    root, url, expected = course
-    workers = cluster.local_cluster(2)
-    watcher = Client(workers)
-    run, killed = {}, []
-
-    def grade():
-        run["run"] = classroom.grade_run(
-            root, CHAPTER, scheduler=workers.scheduler_address, progress=False, regrade=True
+@contextlib.contextmanager
+def cluster_of_the_command_line(folder, workers: int):
+    """A scheduler and ``workers`` workers started with ``dask scheduler``/``dask worker``, as the
+    README starts them on lab machines (here on 127.0.0.1); yields a client of the cluster."""
+    dask, address = Path(sys.executable).with_name("dask"), folder / "scheduler.json"
+    environment = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False", "PYTHONPATH": str(REPO)}
+    local = ["--host", "127.0.0.1", "--no-dashboard"]
+    started = [
+        subprocess.Popen(
+            [dask, "scheduler", *local, "--port", "0", "--scheduler-file", address], env=environment
         )
-
-    grading = threading.Thread(target=grade)
+    ]
     try:
+        started.append(
+            subprocess.Popen(
+                [
+                    dask,
+                    "worker",
+                    *local,
+                    "--scheduler-file",
+                    address,
+                    "--nworkers",
+                    str(workers),
+                    "--nthreads",
+                    "1",
+                ],
+                env=environment,
+            )
+        )
+        deadline = time.monotonic() + 60
+        while not address.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with Client(scheduler_file=str(address), timeout="60s") as client:
+            client.wait_for_workers(workers, timeout=120)
+            yield client
+    finally:
+        for process in reversed(started):
+            process.terminate()
+            process.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_in_the_middle_of_a_submission_loses_nothing(course, tmp_path):
+    root, url, expected = course
+    run, killed = {}, []
+    with cluster_of_the_command_line(tmp_path, 2) as watcher:
+
+        def grade():
+            run["run"] = classroom.grade_run(
+                root, CHAPTER, scheduler=watcher.scheduler.address, progress=False, regrade=True
+            )
+
+        grading = threading.Thread(target=grade)
         grading.start()
         deadline = time.monotonic() + 300
         while not killed and time.monotonic() < deadline:
@@ -151,13 +194,10 @@ def test_a_worker_killed_in_the_middle_of_a_submission_loses_nothing(course):
             if busy:
                 time.sleep(3)  # well inside its submission: the sandbox and the kernel are running
                 pid = watcher.run(os.getpid, workers=busy[:1])[busy[0]]
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)  # its nanny starts a new worker, which claims a slot again
                 killed.append(busy[0])
             time.sleep(0.2)
         grading.join(timeout=600)
-    finally:
-        watcher.close()
-        workers.close()
     assert killed and not grading.is_alive()
     assert run["run"].lost == {}
     assert sorted(o.student for o in run["run"].outcomes) == sorted(expected)
@@ -213,4 +253,69 @@ def test_a_cluster_with_another_environment_grades_nothing(course):
     finally:
         workers.close()
     assert CoursePaths(root).report.read_text() == report
+    assert scores(url) == expected
+
+
+@contextlib.contextmanager
+def formgrader(root):
+    """A Jupyter server with the Formgrader on ``root`` (127.0.0.1); yields ``api(method, path, body)``."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    token = os.urandom(16).hex()
+    server = subprocess.Popen(
+        [Path(sys.executable).with_name("jupyter-server"), "--ip=127.0.0.1", f"--port={port}", "--allow-root"]
+        + [
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.open_browser=False",
+        ],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def api(method: str, path: str, body=None):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/formgrader/api/{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                api("GET", "status")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the Jupyter server with the Formgrader did not start") from None
+                time.sleep(0.5)
+        yield api
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_a_ta_comments_in_the_formgrader_on_postgresql(course):
+    root, url, expected = course
+    with formgrader(root) as api:
+        listed = api("GET", f"submissions/{CHAPTER}")
+        assert {s["student"]: s["score"] for s in listed} == {s: score for s, (score, _) in expected.items()}
+        notebook = next(
+            n for n in api("GET", f"submitted_notebooks/{CHAPTER}/{CHAPTER}") if n["student"] == "half"
+        )
+        comment = api("GET", f"comments?submission_id={notebook['id']}")[0]
+        api("PUT", f"comment/{comment['id']}", {"manual_comment": "Good start: now the stride."})
+    with Gradebook(url) as gb:
+        held = gb.find_submission_notebook(CHAPTER, CHAPTER, "half").comments
+        assert "Good start: now the stride." in [c.manual_comment for c in held]
+    assert grader_cli(["--root", str(root), "feedback", CHAPTER]) == 0
+    page = CoursePaths(root).feedback / "half" / CHAPTER / f"{CHAPTER}.html"
+    assert "Good start: now the stride." in page.read_text()
     assert scores(url) == expected
