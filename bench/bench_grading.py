@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     ways |= {f"grade --scheduler {s}": (s, _workers(s, args.jobs)) for s in schedulers}
     walls = {way: [] for way in ways}
     spent = {way: [] for way in ways}  # slot-seconds not spent grading, per submission
-    identical = []
+    identical, in_slot = [], []
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         scratch = Path(tmp)
         template = make_scratch_course(scratch / "template", CHAPTERS)
@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     wall, seconds = grade_with_tool(root, tool[1], tool[0] or None)
                     spent[way].append((tool[1] * wall - sum(seconds)) / count)
+                    in_slot += seconds
                 walls[way].append(wall)
                 got = scores(root)
                 expected = expected or got
@@ -199,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(medians of {args.repeats} runs; speed-up over sequential nbgrader; goal 2.5x)")
     for scheduler, seconds in starts.items():
         print(f"starting and stopping {scheduler}: {seconds:.1f} s (once per chapter graded)")
+    print(f"one submission in its slot: {statistics.median(in_slot):.1f} s (median, every way and run)")
     merge = statistics.median(MERGES)
     print(
         f"merging one submission into the gradebook: {merge:.2f} s (median; this process alone writes it: "

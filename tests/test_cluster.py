@@ -82,6 +82,17 @@ def scores(url: str) -> dict[str, tuple[float, int]]:
     return {student: (score, sum(1 for other, _ in held if other == student)) for student, score in held}
 
 
+def cell_scores(url: str) -> dict[tuple[str, str], float]:
+    """{(student, test cell): score} of CHAPTER in the gradebook."""
+    with Gradebook(url) as gb:
+        return {
+            (s.student_id, grade.name): grade.score
+            for s in gb.assignment_submissions(CHAPTER)
+            for nb in s.notebooks
+            for grade in nb.grades
+        }
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """The class, released, collected, graded (2 slots here), fed back and exported with PostgreSQL."""
@@ -118,18 +129,16 @@ def test_the_round_trip_runs_on_postgresql(course):
 
 
 @pytest.mark.slow
-def test_a_tls_cluster_of_two_gives_the_scores_of_local_grading(course):
+def test_a_tls_cluster_of_two_gives_each_cell_the_score_of_local_grading(course):
     from distributed.security import Security
 
     root, url, expected = course
-    before = {
-        o.student: o.cells
-        for o in classroom.grade_run(root, CHAPTER, jobs=2, progress=False, regrade=True).outcomes
-    }
+    before = cell_scores(url)  # as the local slots graded them
     run = classroom.grade_run(
         root, CHAPTER, scheduler="local:2", security=Security.temporary(), progress=False, regrade=True
     )
-    assert {o.student: o.cells for o in run.outcomes} == before
+    assert {(o.student, cell): got for o in run.outcomes for cell, (got, _, _) in o.cells.items()} == before
+    assert cell_scores(url) == before
     assert (run.kept, run.lost) == ([], {})
     assert scores(url) == expected
 
