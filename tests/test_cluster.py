@@ -230,7 +230,13 @@ def test_an_interrupted_run_grades_only_the_rest(course):
         "--no-progress",
     ]
     first = subprocess.Popen(
-        command, cwd=REPO, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        command,
+        cwd=REPO,
+        start_new_session=True,
+        # as a terminal runs it: Ctrl-C interrupts (a test run in the background inherits it ignored)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 300
     while not classroom.ledger(root).get(CHAPTER) and time.monotonic() < deadline:
