@@ -283,45 +283,6 @@ class LocalPool:
             held.release()
 
 
-def grade_class(
-    root: Path,
-    assignment: str,
-    students: Iterable[str] | None = None,
-    *,
-    jobs: int | None = None,
-    limits: sandbox.Limits | None = None,
-    cell_timeout: int = 300,
-    submission_timeout: float = 1800,
-    progress: bool = True,
-    sandboxed: bool = True,
-    scheduler: str | None = None,
-    security=None,
-    regrade: bool = False,
-) -> list[Outcome]:
-    """Autograde every submission of ``assignment`` (or ``students``') not graded yet (every one with
-    ``regrade``), ``jobs`` at a time here or on the Dask cluster at ``scheduler`` (``local:N`` starts
-    one of N workers on this machine; ``security``: its TLS settings), sandboxed; return the outcomes
-    of what it graded, sorted by student (:func:`grade_run` says what it kept and lost too).
-
-    ``sandboxed=False`` grades without the sandbox (parallel still, each submission in its own
-    folder): only for trusted submissions, on a machine where the sandbox cannot run.
-    """
-    return grade_run(
-        root,
-        assignment,
-        students,
-        jobs=jobs,
-        limits=limits,
-        cell_timeout=cell_timeout,
-        submission_timeout=submission_timeout,
-        progress=progress,
-        sandboxed=sandboxed,
-        scheduler=scheduler,
-        security=security,
-        regrade=regrade,
-    ).outcomes
-
-
 def grade_run(
     root: Path,
     assignment: str,
@@ -337,7 +298,14 @@ def grade_run(
     security=None,
     regrade: bool = False,
 ) -> Run:
-    """:func:`grade_class`, returning the whole :class:`Run`."""
+    """Autograde every submission of ``assignment`` (or ``students``') not graded yet (every one with
+    ``regrade``), ``jobs`` at a time here or on the Dask cluster at ``scheduler`` (``local:N`` starts
+    one of N workers on this machine; ``security``: its TLS settings), sandboxed: the outcomes of
+    what it graded, sorted by student, what it kept and what it lost (:class:`Run`).
+
+    ``sandboxed=False`` grades without the sandbox (parallel still, each submission in its own
+    folder): only for trusted submissions, on a machine where the sandbox cannot run.
+    """
     problem = sandbox.check() if sandboxed else None
     if problem:
         raise RuntimeError(f"cannot grade safely here: {problem} (or grade trusted work unsandboxed)")
@@ -395,6 +363,11 @@ def grade_run(
         pool.close()
     run.outcomes.sort(key=lambda o: o.student)
     return run
+
+
+def grade_class(root: Path, assignment: str, *args, **kwargs) -> list[Outcome]:
+    """:func:`grade_run`'s outcomes only: what it graded, sorted by student."""
+    return grade_run(root, assignment, *args, **kwargs).outcomes
 
 
 def write_report(root: Path, outcomes: list[Outcome]) -> Path:
