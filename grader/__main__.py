@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     grd.add_argument("--no-progress", action="store_true", help="no progress bar")
     grd.add_argument(
+        "--cold-kernels",
+        action="store_true",
+        help="start each kernel afresh instead of forking it from its slot's warm zygote (slower)",
+    )
+    grd.add_argument(
         "--regrade",
         action="store_true",
         help="grade every submission again (default: only what is not graded)",
@@ -189,6 +194,7 @@ def _run(args: argparse.Namespace, root: Path, known: list[str]) -> None:
             scheduler=_scheduler(args),
             security=_security(args),
             regrade=args.regrade,
+            warm_kernels=not args.cold_kernels,
         )
         print(classroom.summary_table(run.outcomes) if run.outcomes else "nothing new to grade")
         if run.kept:

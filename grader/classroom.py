@@ -254,12 +254,12 @@ def merge(root: Path, assignment: str, graded: slot.Graded) -> Outcome:
 class LocalPool:
     """``jobs`` slots of this machine, sharing one folder and one test server."""
 
-    def __init__(self, jobs: int, limits: sandbox.Limits, sandboxed: bool):
+    def __init__(self, jobs: int, limits: sandbox.Limits, sandboxed: bool, warm: bool = True):
         self._slots = slot.claim_slots(jobs, sandboxed)
         self._free = list(self._slots)
         self._lock = threading.Lock()
         self.stop = threading.Event()
-        self._place = slot.Workplace(limits, sandboxed, self._slots[0].test_uid)
+        self._place = slot.Workplace(limits, sandboxed, self._slots[0].test_uid, warm)
         self._pool = ThreadPoolExecutor(max_workers=jobs)
         self.description = f"{jobs} slot(s) here"
 
@@ -297,6 +297,7 @@ def grade_run(
     scheduler: str | None = None,
     security=None,
     regrade: bool = False,
+    warm_kernels: bool = True,
 ) -> Run:
     """Autograde every submission of ``assignment`` (or ``students``') not graded yet (every one with
     ``regrade``), ``jobs`` at a time here or on the Dask cluster at ``scheduler`` (``local:N`` starts
@@ -305,6 +306,8 @@ def grade_run(
 
     ``sandboxed=False`` grades without the sandbox (parallel still, each submission in its own
     folder): only for trusted submissions, on a machine where the sandbox cannot run.
+    ``warm_kernels=False`` starts every kernel afresh instead of forking it from its slot's zygote
+    (:mod:`grader.zygote`), which has imported TensorFlow once: slower, the same scores.
     """
     problem = sandbox.check() if sandboxed else None
     if problem:
@@ -327,9 +330,9 @@ def grade_run(
     if scheduler:
         from grader import cluster
 
-        pool = cluster.ClusterPool(scheduler, limits, sandboxed, security)
+        pool = cluster.ClusterPool(scheduler, limits, sandboxed, security, warm_kernels)
     else:
-        pool = LocalPool(jobs or len(os.sched_getaffinity(0)), limits, sandboxed)
+        pool = LocalPool(jobs or len(os.sched_getaffinity(0)), limits, sandboxed, warm_kernels)
     try:
         futures = {pool.submit(release, job): job for job in todo}
         with tqdm(

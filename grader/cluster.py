@@ -118,8 +118,8 @@ def refuse_if_different(reports: dict[str, dict], here: dict) -> None:
 class GradingSlot(WorkerPlugin):
     """Held by every worker while it grades: one slot of its machine and a workplace for it."""
 
-    def __init__(self, limits: sandbox.Limits, sandboxed: bool):
-        self.limits, self.sandboxed = limits, sandboxed
+    def __init__(self, limits: sandbox.Limits, sandboxed: bool, warm: bool = True):
+        self.limits, self.sandboxed, self.warm = limits, sandboxed, warm
         self.slot = self.place = None
 
     def setup(self, worker):
@@ -130,7 +130,7 @@ class GradingSlot(WorkerPlugin):
                 "Grading a large course)"
             )
         self.slot = slot.claim_slots(1, self.sandboxed)[0]
-        self.place = slot.Workplace(self.limits, self.sandboxed, self.slot.test_uid)
+        self.place = slot.Workplace(self.limits, self.sandboxed, self.slot.test_uid, self.warm)
 
     def teardown(self, worker):
         if self.place is not None:
@@ -169,7 +169,9 @@ def local_cluster(workers: int, security=None) -> LocalCluster:
 class ClusterPool:
     """Grading slots on the Dask cluster at ``scheduler`` (``local:N``: N workers started here)."""
 
-    def __init__(self, scheduler: str, limits: sandbox.Limits, sandboxed: bool, security=None):
+    def __init__(
+        self, scheduler: str, limits: sandbox.Limits, sandboxed: bool, security=None, warm: bool = True
+    ):
         self._cluster = None
         if scheduler.startswith("local:"):
             workers = int(scheduler.partition(":")[2] or 0)
@@ -185,7 +187,7 @@ class ClusterPool:
             self.client = Client(address, security=security, timeout="60s")
             self.client.wait_for_workers(1, timeout=120)
             refuse_if_different(self.client.run(fingerprint), fingerprint())
-            self.client.register_plugin(GradingSlot(limits, sandboxed), name=PLUGIN)
+            self.client.register_plugin(GradingSlot(limits, sandboxed, warm), name=PLUGIN)
         except BaseException:
             self.close()
             raise

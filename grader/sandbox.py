@@ -66,6 +66,7 @@ class KernelConfig:
     limits: Limits = field(default_factory=Limits)
     readable: dict[str, str] = field(default_factory=dict)  # real path -> path seen inside
     env: dict[str, str] = field(default_factory=dict)
+    zygote: str = ""  # the slot's zygote (grader/zygote.py) socket: kernels fork from it, warm
 
     def write(self, path: Path) -> Path:
         path.write_text(json.dumps(asdict(self), indent=1))
@@ -107,6 +108,13 @@ ALLOWED_ENVIRONMENT = (
 
 
 REPO = Path(__file__).resolve().parents[1]
+# Where a zygote sees what its kernels must not: the slot's work folder (its socket and every
+# submission's folders), the grader's code, the read-only folders; each kernel detaches them.
+STAGE_WORK, STAGE_CODE, STAGE_READABLE = (
+    "/dev/shm/.cvg/work",
+    "/dev/shm/.cvg/grader",
+    "/dev/shm/.cvg/readable",
+)
 
 
 def visible_paths(test_server: bool = False) -> list[str]:
@@ -282,7 +290,29 @@ def kernel_command(config: KernelConfig, connection_file: str, cwd: str, scratch
     return confined(config, kernel, cwd, {scratch: cwd, config.runtime_dir: config.runtime_dir})
 
 
-def _limit(limits: Limits) -> None:
+def zygote_command(config: KernelConfig, work: Path, socket_path: Path) -> list[str]:
+    """The command that starts a slot's zygote (grader/zygote.py) confined as kernels are, but as
+    root with capabilities, to set up each kernel it forks; ``work`` (the slot's work folder, where
+    ``config`` and the socket lie) it sees at :data:`STAGE_WORK`."""
+    readable = {real: f"{STAGE_READABLE}/{i}" for i, real in enumerate(config.readable)}
+    stages = [STAGE_WORK, STAGE_CODE, *readable.values()]
+    inside = _bwrap(
+        visible=config.visible,
+        writable={str(work): STAGE_WORK},
+        readable={str(REPO / "grader"): STAGE_CODE, **readable},
+    )
+    seen = lambda path: f"{STAGE_WORK}/{Path(path).relative_to(work)}"  # noqa: E731
+    config_path = config.write(work / f"{Path(socket_path).stem}.json")
+    zygote = [sys.executable, f"{STAGE_CODE}/zygote.py", seen(config_path), seen(socket_path), *stages]
+    return [*inside, "--cap-add", "ALL", "--chdir", "/", "--", *zygote]
+
+
+def zygote_environment(config: KernelConfig) -> dict[str, str]:
+    """A zygote's environment: its kernels' own, with matplotlib's backend the one ipykernel sets."""
+    return {**_environment(config, "/tmp"), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+
+
+def set_limits(limits: Limits) -> None:
     for which, value in (
         (resource.RLIMIT_AS, limits.memory_bytes),
         (resource.RLIMIT_NPROC, limits.processes),
@@ -313,10 +343,45 @@ def launch_kernel(config_path: str, connection_file: str, extra: list[str]) -> N
         notebook.unlink()
     for path in (scratch, config.runtime_dir, connection_file):
         give_to(Path(path), config.uid)
-    _limit(config.limits)
+    if config.zygote:
+        warm_kernel(config, connection_file, cwd, str(scratch), extra)  # returns if there is no zygote
+    set_limits(config.limits)
     command = kernel_command(config, connection_file, cwd, str(scratch)) + extra
     os.umask(0o022)  # bwrap creates the mount points with it: the kernel's user must traverse them
     os.execvpe(command[0], command, _environment(config, "/tmp"))
+
+
+def warm_kernel(config: KernelConfig, connection_file: str, cwd: str, scratch: str, extra: list[str]) -> None:
+    """Have the slot's zygote fork the kernel; exit with the kernel's exit code, or return (to start a
+    cold one) when the zygote does not answer. The kernel dies with this process (the zygote sees
+    the socket close), as a cold kernel dies with its launcher."""
+    import socket
+
+    work = Path(config.zygote).parent
+    seen = lambda path: f"{STAGE_WORK}/{Path(path).relative_to(work)}"  # noqa: E731
+    binds = [[seen(scratch), cwd, False], [seen(config.runtime_dir), config.runtime_dir, False]]
+    binds += [[f"{STAGE_READABLE}/{i}", inside, True] for i, inside in enumerate(config.readable.values())]
+    request = {
+        "connection_file": connection_file,
+        "cwd": cwd,
+        "env": _environment(config, "/tmp"),
+        "extra": extra,
+        "binds": binds,
+    }
+    try:
+        zygote = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        zygote.connect(config.zygote)
+        socket.send_fds(zygote, [json.dumps(request).encode()], [0, 1, 2])
+    except OSError:
+        return
+    reply = b""
+    while chunk := zygote.recv(4096):
+        reply += chunk
+    try:
+        code = json.loads(reply)["exit"]
+    except (ValueError, KeyError):
+        code = 1  # the zygote ended while its kernel ran
+    sys.exit(code if isinstance(code, int) and 0 <= code < 256 else 1)
 
 
 def launch_process(config_path: str, command: list[str]) -> None:
@@ -326,7 +391,7 @@ def launch_process(config_path: str, command: list[str]) -> None:
     """
     config = KernelConfig.read(Path(config_path))
     give_to(Path(config.runtime_dir), config.uid)
-    _limit(config.limits)
+    set_limits(config.limits)
     folder = config.runtime_dir
     os.umask(0o022)
     full = confined(config, command, folder, {folder: folder})

@@ -186,10 +186,13 @@ class Workplace:
     per submission; it runs confined as ``test_uid``.
     """
 
-    def __init__(self, limits: sandbox.Limits, sandboxed: bool, test_uid: int):
+    def __init__(self, limits: sandbox.Limits, sandboxed: bool, test_uid: int, warm: bool = True):
         self.limits, self.sandboxed, self.test_uid = limits, sandboxed, test_uid
-        self.folder = Path(tempfile.mkdtemp(prefix="cvg-"))
+        self.warm = warm and sandboxed  # kernels forked by each slot's zygote (grader/zygote.py)
+        # under /tmp when sandboxed: a warm kernel's folders are bound on its fresh /tmp
+        self.folder = Path(tempfile.mkdtemp(prefix="cvg-", dir="/tmp" if sandboxed else None))
         self._server: subprocess.Popen | None = None
+        self._zygotes: dict[int, subprocess.Popen] = {}  # slot index -> its zygote
         self._lock = threading.Lock()
         self._count = 0
 
@@ -210,12 +213,59 @@ class Workplace:
                     self.folder, self.tests, self.limits, self.sandboxed, self.test_uid
                 )
 
+    def zygote_socket(self, slot: Slot) -> Path:
+        return self.folder / f"zygote-{slot.index}.sock"
+
+    def start_zygote(self, slot: Slot) -> str:
+        """Start ``slot``'s zygote if it is not running: the socket its kernels fork from, or "" when
+        it cannot start (its kernels then start cold, in the same sandbox; the log says why)."""
+        zygote = self._zygotes.get(slot.index)
+        if zygote is not None and zygote.poll() is None:
+            return str(self.zygote_socket(slot))
+        socket_path = self.zygote_socket(slot)
+        socket_path.unlink(missing_ok=True)
+        readable, env = sandbox.keras_cache(True)
+        config = sandbox.KernelConfig(
+            uid=slot.kernel_uid,
+            visible=sandbox.visible_paths(),
+            runtime_dir=str(self.folder),
+            limits=self.limits,
+            readable=readable,
+            env=env,
+        )
+        command = sandbox.zygote_command(config, self.folder, socket_path)
+        log = self.folder / f"zygote-{slot.index}.log"
+        with log.open("ab") as output:
+            zygote = subprocess.Popen(
+                command,
+                env=sandbox.zygote_environment(config),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                start_new_session=True,
+            )
+        self._zygotes[slot.index] = zygote
+        deadline = time.monotonic() + 120
+        while not socket_path.exists():
+            if zygote.poll() is not None or time.monotonic() > deadline:
+                zygote.kill()
+                zygote.wait()
+                why = log.read_text(errors="replace")[-1500:]
+                print(f"slot {slot.index}'s zygote did not start (cold kernels):\n{why}", file=sys.stderr)
+                return ""
+            time.sleep(0.1)
+        return str(socket_path)
+
     def close(self) -> None:
         with self._lock:
             if self._server is not None:
                 self._server.kill()
                 self._server.wait()
                 self._server = None
+            for zygote in self._zygotes.values():
+                zygote.kill()
+                zygote.wait()
+            self._zygotes.clear()
             if self.sandboxed:
                 sandbox.kill_user_processes(self.test_uid)
             shutil.rmtree(self.folder, ignore_errors=True)
@@ -308,7 +358,8 @@ def grade(assignment: Assignment, job: Job, place: Workplace, slot: Slot, stop=N
     try:
         if assignment.trusted:
             place.start_test_server()
-        arguments = prepare(assignment, job, work_dir, place, slot)
+        zygote = place.start_zygote(slot) if place.warm else ""
+        arguments = prepare(assignment, job, work_dir, place, slot, zygote)
         graded.repairs = json.loads((work_dir / "repairs.json").read_text())
         code, log = _run(arguments, work_dir, assignment.submission_timeout, stop)
         folder = CoursePaths(work_dir).graded(job.student, assignment.name)
@@ -340,8 +391,13 @@ def _read_results(graded: Graded, work_dir: Path, assignment: str, folder: Path)
     graded.files = read_job(folder, graded.student).files
 
 
-def prepare(assignment: Assignment, job: Job, work_dir: Path, place: Workplace, slot: Slot) -> list[str]:
-    """Lay out ``work_dir`` for grading ``job``; return the ``nbgrader autograde`` arguments."""
+def prepare(
+    assignment: Assignment, job: Job, work_dir: Path, place: Workplace, slot: Slot, zygote: str = ""
+) -> list[str]:
+    """Lay out ``work_dir`` for grading ``job``; return the ``nbgrader autograde`` arguments.
+
+    ``zygote``: the socket of the slot's zygote, which forks its kernels warm ("": they start cold).
+    """
     name, work = assignment.name, CoursePaths(work_dir)
     work.gradebook.parent.mkdir(parents=True)
     work.gradebook.write_bytes(assignment.gradebook)
@@ -388,6 +444,7 @@ def prepare(assignment: Assignment, job: Job, work_dir: Path, place: Workplace, 
         limits=place.limits,
         readable=readable,
         env=env,
+        zygote=zygote,
     )
     config_path = config.write(work_dir / "sandbox.json")
     for kernel in assignment.kernel_names:
