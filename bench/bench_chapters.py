@@ -118,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{chapter:<30} {run:7.1f} {grade:7.1f} {budget:7.0f}  {verdict}", flush=True)
     print(f"\nwhole course (solution runs): {total_run:.1f} s of the {COURSE_BUDGET_SECONDS} s budget")
     if metrics:
-        print(f"\ngraded metrics of the solutions (median of {args.repeats} runs; "
-              "'runs agree' = the same value every time)")
+        print(
+            f"\ngraded metrics of the solutions (median of {args.repeats} runs; "
+            "'runs agree' = the same value every time)"
+        )
         for name, values in metrics.items():
             reached = [value for value, _ in values]
             median, target = statistics.median(reached), values[0][1]

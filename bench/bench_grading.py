@@ -7,7 +7,9 @@ answered with one exercise broken (a syntax error). The same files go to a scrat
   * sequential: ``nbgrader autograde CHAPTER --create --force`` per chapter (one process grades
     every submission of the chapter, one after the other: what nbgrader alone does);
   * slots here: ``python -m grader grade CHAPTER`` per chapter (grader.classroom.grade_run: the
-    submissions in parallel on ``--jobs`` slots, each one sandboxed and merged into the gradebook);
+    submissions in parallel on ``--jobs`` slots, each one sandboxed and merged into the gradebook;
+    its kernels forked warm from each slot's zygote, grader/zygote.py);
+  * the same with ``--cold-kernels``: each kernel starts afresh and imports TensorFlow itself;
   * each ``--scheduler`` (default ``local:1`` and ``local:2``): the same on a Dask cluster of that
     many single-threaded workers, started by ``grade`` for each chapter as the command line does.
 
@@ -95,11 +97,15 @@ def grade_sequentially(root: Path) -> float:
     return time.perf_counter() - start
 
 
-def grade_with_tool(root: Path, jobs: int, scheduler: str | None) -> tuple[float, list[float]]:
+def grade_with_tool(
+    root: Path, jobs: int, scheduler: str | None, warm: bool = True
+) -> tuple[float, list[float]]:
     """(wall time of the class, seconds each submission took in its slot)."""
     start, seconds = time.perf_counter(), []
     for chapter in CHAPTERS:
-        run = classroom.grade_run(root, chapter, jobs=jobs, scheduler=scheduler, progress=False)
+        run = classroom.grade_run(
+            root, chapter, jobs=jobs, scheduler=scheduler, progress=False, warm_kernels=warm
+        )
         seconds += [o.seconds for o in run.outcomes]
     return time.perf_counter() - start, seconds
 
@@ -161,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {platform.node()}, {len(os.sched_getaffinity(0))} cores, "
         f"Python {platform.python_version()}"
     )
-    ways = {"sequential nbgrader autograde": None, f"grade, {args.jobs} slots here": ("", args.jobs)}
-    ways |= {f"grade --scheduler {s}": (s, _workers(s, args.jobs)) for s in schedulers}
+    ways = {"sequential nbgrader autograde": None, f"grade, {args.jobs} slots here": ("", args.jobs, True)}
+    ways[f"grade --cold-kernels, {args.jobs} slots"] = ("", args.jobs, False)
+    ways |= {f"grade --scheduler {s}": (s, _workers(s, args.jobs), True) for s in schedulers}
     walls = {way: [] for way in ways}
     spent = {way: [] for way in ways}  # slot-seconds not spent grading, per submission
     identical, in_slot = [], []
@@ -179,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                 if tool is None:
                     wall, seconds = grade_sequentially(root), []
                 else:
-                    wall, seconds = grade_with_tool(root, tool[1], tool[0] or None)
+                    wall, seconds = grade_with_tool(root, tool[1], tool[0] or None, tool[2])
                     spent[way].append((tool[1] * wall - sum(seconds)) / count)
                     in_slot += seconds
                 walls[way].append(wall)
