@@ -15,6 +15,9 @@ Jupyter at ``python grader/sandbox.py kernel CONFIG CONNECTION_FILE``), inside b
   only its own process limit), with limits on memory (``RLIMIT_AS``: an allocation past it
   raises ``MemoryError`` in the cell), processes and threads (``RLIMIT_NPROC``) and file size.
 
+A kernel may instead be forked warm by its slot's zygote (:mod:`grader.zygote`, started by
+:func:`zygote_command`), which sets it up with the same view, limits, user and environment.
+
 The full sandbox needs root (to switch user ids); :func:`check` says what is possible here.
 This file uses the standard library only: it starts every kernel, so it must start fast.
 
@@ -301,10 +304,19 @@ def zygote_command(config: KernelConfig, work: Path, socket_path: Path) -> list[
         writable={str(work): STAGE_WORK},
         readable={str(REPO / "grader"): STAGE_CODE, **readable},
     )
-    seen = lambda path: f"{STAGE_WORK}/{Path(path).relative_to(work)}"  # noqa: E731
     config_path = config.write(work / f"{Path(socket_path).stem}.json")
-    zygote = [sys.executable, f"{STAGE_CODE}/zygote.py", seen(config_path), seen(socket_path), *stages]
+    zygote = [sys.executable, f"{STAGE_CODE}/zygote.py", staged(config_path, work), staged(socket_path, work)]
+    zygote += stages
     return [*inside, "--cap-add", "ALL", "--chdir", "/", "--", *zygote]
+
+
+def staged(path: str | Path, work: Path) -> str:
+    """Where a zygote sees ``path``, a file or folder of the slot's work folder ``work``.
+
+    >>> staged("/tmp/cvg-1/3/runtime", Path("/tmp/cvg-1"))
+    '/dev/shm/.cvg/work/3/runtime'
+    """
+    return f"{STAGE_WORK}/{Path(path).relative_to(work)}"
 
 
 def zygote_environment(config: KernelConfig) -> dict[str, str]:
@@ -358,8 +370,10 @@ def warm_kernel(config: KernelConfig, connection_file: str, cwd: str, scratch: s
     import socket
 
     work = Path(config.zygote).parent
-    seen = lambda path: f"{STAGE_WORK}/{Path(path).relative_to(work)}"  # noqa: E731
-    binds = [[seen(scratch), cwd, False], [seen(config.runtime_dir), config.runtime_dir, False]]
+    binds = [
+        [staged(scratch, work), cwd, False],
+        [staged(config.runtime_dir, work), config.runtime_dir, False],
+    ]
     binds += [[f"{STAGE_READABLE}/{i}", inside, True] for i, inside in enumerate(config.readable.values())]
     request = {
         "connection_file": connection_file,

@@ -183,7 +183,8 @@ class Workplace:
     """A private folder for one slot or pool of slots, and its test server, started when first needed.
 
     The test server (:mod:`grader.testrunner`) imports TensorFlow once and forks a test process
-    per submission; it runs confined as ``test_uid``.
+    per submission; it runs confined as ``test_uid``. With ``warm``, each slot has a zygote
+    (:mod:`grader.zygote`) that imports TensorFlow once and forks the slot's kernels.
     """
 
     def __init__(self, limits: sandbox.Limits, sandboxed: bool, test_uid: int, warm: bool = True):
