@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup test test-fast lint lab course fetch bench bench-grading chapters backbone release grade
+.PHONY: help setup test test-fast lint lab course html slides fetch bench bench-grading chapters backbone release grade
 
 help:           ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -23,10 +23,17 @@ lint:           ## ruff on every Python file
 	$(BIN)/ruff check .
 
 lab:            ## open the course in JupyterLab
-	$(BIN)/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/course
+	$(BIN)/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/course \
+	    --KernelSpecManager.allowed_kernelspecs=cnn-course
 
 course:         ## regenerate the student notebooks in course/ from solutions/
 	$(BIN)/python -m grader generate
+
+html:           ## run every chapter offline and write site/: student and instructor pages, slides, an index
+	$(BIN)/python -m grader html
+
+slides:         ## run every chapter's instructor notebook offline and write site/slides/ (reveal.js decks)
+	$(BIN)/python -m grader slides
 
 chapters:       ## list chapters, exercises, points and time budgets
 	$(BIN)/python -m grader chapters

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import dis
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -28,7 +29,23 @@ from cvcourse.grading_agent import foreign_classes
 
 
 class CheckFailed(AssertionError):
-    """A visible or hidden test failed; the message says what was expected."""
+    """A visible or hidden test failed; the message says what was expected.
+
+    In a notebook it shows as that message alone, not as a traceback through this module (IPython
+    asks ``_render_traceback_``); :func:`show_traceback` prints the whole traceback when wanted.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31m✗ {self}\x1b[0m", "  (the traceback: cvcourse.checks.show_traceback())"]
+
+
+def show_traceback() -> None:
+    """Print the full traceback of the last error in this kernel (a failed check shows its message only)."""
+    error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    if error is None:
+        print("no error yet in this kernel")
+        return
+    traceback.print_exception(error)
 
 
 @dataclass

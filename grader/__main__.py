@@ -5,8 +5,8 @@ A whole grading run, in the order an instructor does it:
   release CHAPTER            generate the student notebook and put it in the nbgrader exchange
   student-repo FOLDER        export the repository students get (no solutions, tests or grader)
   collect CHAPTER [--from P] fetch submissions from the exchange, or from a folder/zip named by student
-  grade CHAPTER              autograde what is not graded yet, in parallel, each one sandboxed, here or
-                             on a Dask cluster (--scheduler); summary table
+  grade CHAPTER [CHAPTER ...] autograde what is not graded yet, in parallel, each one sandboxed, here
+                             or on a Dask cluster (--scheduler); a summary table per chapter
   feedback CHAPTER           an HTML feedback page per student (grader/feedback/)
   export [--to FILE]         every grade as CSV (grader/grades.csv)
 
@@ -14,6 +14,11 @@ and for authors:
 
   generate [CHAPTER ...]     regenerate student notebooks in course/ from solutions/ (all by default)
   chapters                   list the chapters with their exercises, points and time budgets
+
+and for lecturers:
+
+  html [CHAPTER ...]         run the chapters offline; write site/: pages, slides, an index
+  slides [CHAPTER ...]       run the chapters offline; write site/slides/: a reveal.js deck each
 """
 
 from __future__ import annotations
@@ -54,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     gen = commands.add_parser("generate", help="regenerate student notebooks from solutions/")
     gen.add_argument("chapters", nargs="*", help="chapter names (default: all)")
     commands.add_parser("chapters", help="list chapters, exercises, points and budgets")
+    for name, what in (
+        ("html", "run every chapter offline and write a static site: pages, slides, an index"),
+        ("slides", "run every chapter's instructor notebook offline and write it as a slide deck"),
+    ):
+        out = commands.add_parser(name, help=what)
+        out.add_argument("chapters", nargs="*", help="chapter names (default: all)")
+        out.add_argument("--out", type=Path, default=REPO / "site", help="folder to write (default: site/)")
     rel = commands.add_parser("release", help="generate a chapter and release it to the nbgrader exchange")
     rel.add_argument("chapter")
     exp = commands.add_parser("student-repo", help="export the students' copy of the repository")
@@ -66,8 +78,15 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="a folder or .zip of notebooks named by student (default: the nbgrader exchange)",
     )
-    grd = commands.add_parser("grade", help="autograde every submission of a chapter, in parallel, sandboxed")
-    grd.add_argument("chapter")
+    grd = commands.add_parser(
+        "grade", help="autograde every submission of one or more chapters, in parallel, sandboxed"
+    )
+    grd.add_argument(
+        "chapters",
+        nargs="+",
+        metavar="chapter",
+        help="chapters to grade, in this order, on the same slots (each slot's kernels start warm once)",
+    )
     grd.add_argument("--students", help="comma-separated student ids (default: every submission)")
     grd.add_argument(
         "--jobs",
@@ -159,6 +178,11 @@ def _run(args: argparse.Namespace, root: Path, known: list[str]) -> None:
     elif args.command == "generate":
         for chapter in args.chapters or known:
             print(f"generated {generate(root, chapter).relative_to(root)}")
+    elif args.command in ("html", "slides"):
+        from grader.publish import publish
+
+        written = publish(args.out, args.chapters or known, pages=args.command == "html", root=root)
+        print(f"wrote {len(written)} file(s); open {written[-1]}")
     elif args.command == "release":
         from grader.release import release
 
@@ -181,29 +205,32 @@ def _run(args: argparse.Namespace, root: Path, known: list[str]) -> None:
 
         students = args.students.split(",") if args.students else None
         limits = sandbox.Limits(memory_bytes=int(args.memory_gib * 2**30))
-        run = classroom.grade_run(
-            root,
-            args.chapter,
-            students,
-            jobs=args.jobs,
-            limits=limits,
-            cell_timeout=args.cell_timeout,
-            submission_timeout=args.submission_timeout,
-            progress=not args.no_progress,
-            sandboxed=not args.unsafe_no_sandbox,
-            scheduler=_scheduler(args),
-            security=_security(args),
-            regrade=args.regrade,
-            warm_kernels=not args.cold_kernels,
+        sandboxed = not args.unsafe_no_sandbox
+        problem = sandbox.check() if sandboxed else None
+        if problem:
+            raise RuntimeError(f"cannot grade safely here: {problem} (or grade trusted work unsandboxed)")
+        for chapter in args.chapters:  # before any slot starts: nothing to grade is said at once
+            classroom.check_released(classroom.gradebook_url(root), chapter)
+            classroom.submissions(root, chapter, students)
+        pool = classroom.open_pool(
+            args.jobs, limits, sandboxed, _scheduler(args), _security(args), not args.cold_kernels
         )
-        print(classroom.summary_table(run.outcomes) if run.outcomes else "nothing new to grade")
-        if run.kept:
-            print(
-                f"\n{len(run.kept)} submission(s) graded before and unchanged: kept (--regrade grades again)"
-            )
-        if run.lost:
-            print("\nnot graded, their slot was lost (run the same command again to grade them):")
-            print("\n".join(f"  {student}: {why}" for student, why in sorted(run.lost.items())))
+        try:
+            for chapter in args.chapters:
+                run = classroom.grade_run(
+                    root,
+                    chapter,
+                    students,
+                    cell_timeout=args.cell_timeout,
+                    submission_timeout=args.submission_timeout,
+                    progress=not args.no_progress,
+                    sandboxed=sandboxed,
+                    regrade=args.regrade,
+                    pool=pool,
+                )
+                _print_run(chapter, run, len(args.chapters) > 1)
+        finally:
+            pool.close()
         print(f"\ngradebook updated; per-submission details in {CoursePaths(root).report}")
     elif args.command == "feedback":
         if not any(CoursePaths(root).autograded.glob(f"*/{args.chapter}/*.ipynb")):
@@ -220,6 +247,20 @@ def _run(args: argparse.Namespace, root: Path, known: list[str]) -> None:
             raise ValueError(f"cannot write {args.to}: folder {args.to.resolve().parent} does not exist")
         rows = export_grades(root, args.to)
         print(f"exported {len(rows)} grade(s) to {args.to or CoursePaths(root).grades}")
+
+
+def _print_run(chapter: str, run, titled: bool) -> None:
+    """What ``grade`` did to one chapter: its summary table, what it kept and what it lost."""
+    from grader import classroom
+
+    if titled:
+        print(f"\n== {chapter}")
+    print(classroom.summary_table(run.outcomes) if run.outcomes else "nothing new to grade")
+    if run.kept:
+        print(f"\n{len(run.kept)} submission(s) graded before and unchanged: kept (--regrade grades again)")
+    if run.lost:
+        print("\nnot graded, their slot was lost (run the same command again to grade them):")
+        print("\n".join(f"  {student}: {why}" for student, why in sorted(run.lost.items())))
 
 
 def _scheduler(args: argparse.Namespace) -> str | None:

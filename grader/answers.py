@@ -50,10 +50,3 @@ class AddInstructorCells(NbGraderPreprocessor):
         for offset, (index, cell) in enumerate(sorted(inserts, key=lambda pair: pair[0])):
             nb.cells.insert(index + 1 + offset, cell)
         return nb, resources
-
-
-def generate_preprocessors() -> list[type]:
-    """nbgrader's preprocessors for generating the student notebook, the instructor's cells dropped first."""
-    from nbgrader.converters import GenerateAssignment
-
-    return [RemoveInstructorOnly, *GenerateAssignment.class_traits()["preprocessors"].default()]

@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
@@ -41,6 +42,9 @@ from tqdm.auto import tqdm
 
 from grader import collect, plan, repair, sandbox, slot
 from grader.paths import CoursePaths
+
+if TYPE_CHECKING:
+    from grader import cluster
 
 FIRST_UID = slot.FIRST_UID  # slot k runs its kernels as user FIRST_UID + k (no account needed)
 
@@ -283,6 +287,30 @@ class LocalPool:
             held.release()
 
 
+def open_pool(
+    jobs: int | None = None,
+    limits: sandbox.Limits | None = None,
+    sandboxed: bool = True,
+    scheduler: str | None = None,
+    security=None,
+    warm_kernels: bool = True,
+) -> LocalPool | cluster.ClusterPool:
+    """The slots that grade: ``jobs`` here, or the Dask cluster at ``scheduler`` (``local:N`` starts one
+    of N workers here; ``security``: its TLS settings). Pass it to several :func:`grade_run` calls
+    (every chapter due this week, say) and each slot's test server and zygote start once for all of
+    them; close it after.
+
+    >>> with contextlib.closing(open_pool(jobs=2)) as pool:                        # doctest: +SKIP
+    ...     runs = [grade_run(REPO, chapter, pool=pool) for chapter in ("ch01_visual_cortex", ...)]
+    """
+    limits = limits or sandbox.Limits()
+    if scheduler:
+        from grader import cluster
+
+        return cluster.ClusterPool(scheduler, limits, sandboxed, security, warm_kernels)
+    return LocalPool(jobs or len(os.sched_getaffinity(0)), limits, sandboxed, warm_kernels)
+
+
 def grade_run(
     root: Path,
     assignment: str,
@@ -298,6 +326,7 @@ def grade_run(
     security=None,
     regrade: bool = False,
     warm_kernels: bool = True,
+    pool: LocalPool | cluster.ClusterPool | None = None,
 ) -> Run:
     """Autograde every submission of ``assignment`` (or ``students``') not graded yet (every one with
     ``regrade``), ``jobs`` at a time here or on the Dask cluster at ``scheduler`` (``local:N`` starts
@@ -308,6 +337,8 @@ def grade_run(
     folder): only for trusted submissions, on a machine where the sandbox cannot run.
     ``warm_kernels=False`` starts every kernel afresh instead of forking it from its slot's zygote
     (:mod:`grader.zygote`), which has imported TensorFlow once: slower, the same scores.
+    ``pool``: slots opened by :func:`open_pool`, used instead of ``jobs``, ``limits``, ``scheduler``,
+    ``security`` and ``warm_kernels``, and left open.
     """
     problem = sandbox.check() if sandboxed else None
     if problem:
@@ -326,13 +357,9 @@ def grade_run(
             todo.append(job)
     if not todo:
         return run
-    limits = limits or sandbox.Limits()
-    if scheduler:
-        from grader import cluster
-
-        pool = cluster.ClusterPool(scheduler, limits, sandboxed, security, warm_kernels)
-    else:
-        pool = LocalPool(jobs or len(os.sched_getaffinity(0)), limits, sandboxed, warm_kernels)
+    owned = pool is None
+    if owned:
+        pool = open_pool(jobs, limits, sandboxed, scheduler, security, warm_kernels)
     try:
         futures = {pool.submit(release, job): job for job in todo}
         with tqdm(
@@ -363,7 +390,8 @@ def grade_run(
                 bar.set_postfix_str(f"{job.student} {outcome.score:g}/{outcome.max_score:g}")
                 bar.update()
     finally:
-        pool.close()
+        if owned:
+            pool.close()
     run.outcomes.sort(key=lambda o: o.student)
     return run
 

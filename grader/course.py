@@ -12,11 +12,15 @@ scratch ones in temporary folders with :func:`make_scratch_course`.
 
 from __future__ import annotations
 
+import atexit
 import csv
+import functools
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,7 +67,9 @@ def exercises(chapter: str, root: Path = REPO) -> list[tuple[str, int]]:
 
 
 def nbgrader_environment() -> dict[str, str]:
-    """nbgrader needs the venv's bin on PATH (it runs alembic for the gradebook)."""
+    """nbgrader needs the venv's bin on PATH (it runs alembic for the gradebook), and the course's
+    kernel is this interpreter."""
+    use_this_interpreter_as_course_kernel()
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -158,6 +164,26 @@ def export_grades(root: Path, target: Path | None = None) -> list[dict[str, str]
         return list(csv.DictReader(handle))
 
 
+@functools.cache
+def use_this_interpreter_as_course_kernel() -> Path:
+    """Make the course's kernel (``grader.presentation.COURSE_KERNEL``), for this process and what it
+    starts, this interpreter, not whichever environment last registered a kernel of that name for
+    the user (another clone's, one since moved): a kernelspec in a temporary folder put first on
+    ``JUPYTER_PATH``, removed at exit; once a process. Returns that folder. :func:`execute_notebook`
+    and :func:`nbgrader_environment` call it."""
+    from grader.presentation import COURSE_KERNEL
+
+    folder = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+    atexit.register(shutil.rmtree, folder, True)
+    spec = folder / "kernels" / COURSE_KERNEL["name"]
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = {**COURSE_KERNEL, "argv": argv, "env": {"TF_CPP_MIN_LOG_LEVEL": "3"}}
+    (spec / "kernel.json").write_text(json.dumps(kernel))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder), os.environ.get("JUPYTER_PATH")]))
+    return folder
+
+
 def execute_notebook(
     nb: nbformat.NotebookNode,
     cwd: Path,
@@ -171,6 +197,7 @@ def execute_notebook(
     >>> seconds = execute_notebook(nb, Path("solutions/ch01_visual_cortex"))  # doctest: +SKIP
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    use_this_interpreter_as_course_kernel()
     timed_cells = len(nb.cells) if timed_cells is None else timed_cells
     done = {}
     client = NotebookClient(

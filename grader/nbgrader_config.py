@@ -46,10 +46,11 @@ c.IgnorePattern.pattern = (
 )
 
 # Feedback pages show each test's visible part and its failure message, never the hidden tests.
-from grader.answers import generate_preprocessors  # noqa: E402 (after the path it needs)
-from grader.feedback import feedback_preprocessors  # noqa: E402
+from grader.feedback import feedback_preprocessors  # noqa: E402 (after the path it needs)
+from grader.presentation import generate_preprocessors  # noqa: E402
 
 c.GenerateFeedback.preprocessors = feedback_preprocessors()
 
-# Cells tagged instructor-only (the answers of ch11's discussions) stay out of the student notebook.
+# Cells tagged instructor-only (the answers of ch11's discussions) stay out of the student notebook;
+# the student notebook opens on the course's kernel, with slides, and Run All goes past exercises.
 c.GenerateAssignment.preprocessors = generate_preprocessors()

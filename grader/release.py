@@ -47,7 +47,8 @@ setup:          ## set everything up (venv, pinned packages, Jupyter kernel, Deb
 \tbash scripts/setup.sh
 
 lab:            ## open the course in JupyterLab
-\t$(BIN)/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/course
+\t$(BIN)/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/course \\
+\t    --KernelSpecManager.allowed_kernelspecs=cnn-course
 
 fetch:          ## download and cache the optional data sets (needs a network once)
 \t$(BIN)/cvcourse-fetch all

@@ -217,12 +217,12 @@ class Workplace:
     def zygote_socket(self, slot: Slot) -> Path:
         return self.folder / f"zygote-{slot.index}.sock"
 
-    def start_zygote(self, slot: Slot) -> str:
-        """Start ``slot``'s zygote if it is not running: the socket its kernels fork from, or "" when
-        it cannot start (its kernels then start cold, in the same sandbox; the log says why)."""
+    def launch_zygote(self, slot: Slot) -> None:
+        """Start ``slot``'s zygote if it is not running, without waiting for it (it imports TensorFlow
+        while the test server starts)."""
         zygote = self._zygotes.get(slot.index)
         if zygote is not None and zygote.poll() is None:
-            return str(self.zygote_socket(slot))
+            return
         socket_path = self.zygote_socket(slot)
         socket_path.unlink(missing_ok=True)
         readable, env = sandbox.keras_cache(True)
@@ -246,6 +246,13 @@ class Workplace:
                 start_new_session=True,
             )
         self._zygotes[slot.index] = zygote
+
+    def start_zygote(self, slot: Slot) -> str:
+        """Start ``slot``'s zygote if it is not running: the socket its kernels fork from, or "" when
+        it cannot start (its kernels then start cold, in the same sandbox; the log says why)."""
+        self.launch_zygote(slot)
+        zygote, socket_path = self._zygotes[slot.index], self.zygote_socket(slot)
+        log = self.folder / f"zygote-{slot.index}.log"
         deadline = time.monotonic() + 120
         while not socket_path.exists():
             if zygote.poll() is not None or time.monotonic() > deadline:
@@ -357,6 +364,8 @@ def grade(assignment: Assignment, job: Job, place: Workplace, slot: Slot, stop=N
     work_dir, start = place.work_folder(), time.perf_counter()
     graded = Graded(job.student, "", 0.0, host=os.uname().nodename)
     try:
+        if place.warm:
+            place.launch_zygote(slot)
         if assignment.trusted:
             place.start_test_server()
         zygote = place.start_zygote(slot) if place.warm else ""

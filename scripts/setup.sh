@@ -65,13 +65,30 @@ fi
 note "installed the pinned packages and cvcourse"
 
 step "Jupyter kernel and nbgrader extensions"
+# The kernel every notebook names (grader/presentation.py: COURSE_KERNEL); `make lab` offers no other.
 .venv/bin/python -m ipykernel install --user --name cnn-course --display-name "Python 3 (CNN course)" \
     --env TF_CPP_MIN_LOG_LEVEL 3 >/dev/null
-note "kernel 'Python 3 (CNN course)' registered for other Jupyter front-ends"
+note "kernel 'Python 3 (CNN course)' registered (JupyterLab and other Jupyter front-ends)"
+if [ -f grader/nbgrader_config.py ]; then
+    mkdir -p grader/exchange  # the course's nbgrader exchange (grader/paths.py): the Formgrader needs it
+    note "nbgrader exchange: grader/exchange"
+fi
 for extension in formgrader assignment_list course_list validate_assignment; do
     .venv/bin/jupyter server extension enable --sys-prefix "nbgrader.server_extensions.$extension" >/dev/null 2>&1
 done
 note "nbgrader server extensions enabled (the JupyterLab extension ships with nbgrader)"
+
+if [ -f grader/web/package-lock.json ]; then
+    step "reveal.js for the slide decks (grader/web, from the npm registry)"
+    if [ grader/web/node_modules/.package-lock.json -nt grader/web/package-lock.json ]; then
+        note "already installed (installed after grader/web/package-lock.json last changed)"
+    elif command -v npm >/dev/null 2>&1 && npm ci --prefix grader/web --no-audit --no-fund --silent; then
+        note "installed reveal.js, require.js and jQuery in grader/web/node_modules"
+    else
+        note "npm (Node.js) not found or failed: \`make slides\` and \`make html\` need it; install Node.js"
+        note "(Debian: apt-get install npm), then run \`make setup\` again. Nothing else needs it."
+    fi
+fi
 
 step "Check"
 .venv/bin/python -c 'import cvcourse, tensorflow as tf, keras, nbgrader; print(f"    TensorFlow {tf.__version__}, Keras {keras.__version__}, nbgrader {nbgrader.__version__}")'

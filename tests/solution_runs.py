@@ -1,9 +1,11 @@
-"""Each chapter's solution notebook executed once, for two test files.
+"""Each chapter's solution notebook executed once, for three test files (and its student notebook,
+for two).
 
 ``tests/test_notebooks.py`` checks the solution's own cells (clean, within the budget);
 ``tests/test_mutants.py`` checks the mutant cases appended after them, in the same kernel: each
 case's source replaces the solution cell, the exercise's test cell runs, and the real solution
-is restored. One execution serves both, so the slow tier runs each solution once.
+is restored. One execution serves both, so the slow tier runs each solution once;
+``tests/test_publish.py`` renders the same executions as pages and slides.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.course import REPO, solution_path
+from grader.course import REPO, solution_path, student_path
 from tests.notebook_kernel import cell_by_grade_id, copy_of_chapter, execute
 
 MARKER = "MUTANT-RESULT "
@@ -111,4 +113,19 @@ class SolutionRuns(dict):
 
     def __missing__(self, chapter: str) -> SolutionRun:
         self[chapter] = run_solution(chapter, self.tmp_path_factory.mktemp(chapter))
+        return self[chapter]
+
+
+class StudentRuns(dict):
+    """The executed student notebooks of a test session, each run on first use as JupyterLab's Run
+    All runs it: errors not allowed, except in the cells tagged raises-exception (the exercises).
+    Holds the :class:`tests.notebook_kernel.Execution`."""
+
+    def __init__(self, tmp_path_factory):
+        super().__init__()
+        self.tmp_path_factory = tmp_path_factory
+
+    def __missing__(self, chapter: str):
+        nb, work = copy_of_chapter(student_path(chapter), self.tmp_path_factory.mktemp(f"student-{chapter}"))
+        self[chapter] = execute(nb, work, allow_errors=False)
         return self[chapter]
