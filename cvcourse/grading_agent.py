@@ -372,9 +372,20 @@ def answer(message: bytes, namespace: dict) -> bytes:
 
 def serve(request: str, mime: str) -> None:
     """Entry point the grader executes in the kernel: answer ``request`` (base64) as display data ``mime``."""
+    _reply(base64.b64decode(request), mime)
+
+
+def serve_file(path: str, mime: str) -> None:
+    """:func:`serve` for a large request, which the grader wrote to the file ``path``."""
+    with open(path, "rb") as handle:
+        request = handle.read()
+    _reply(request, mime)
+
+
+def _reply(request: bytes, mime: str) -> None:
     from IPython import get_ipython
     from IPython.display import publish_display_data
 
     shell = get_ipython()
-    reply = answer(base64.b64decode(request), shell.user_ns if shell is not None else {})
+    reply = answer(request, shell.user_ns if shell is not None else {})
     publish_display_data({mime: base64.b64encode(reply).decode()})

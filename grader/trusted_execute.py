@@ -22,15 +22,18 @@ request is interrupted, and the test meets a ``TimeoutError``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import queue
 import signal
 import sys
 import time
+import uuid
 from multiprocessing.connection import Client, Connection
 from pathlib import Path
 
+from jupyter_core.paths import jupyter_runtime_dir
 from jupyter_core.utils import run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
@@ -40,6 +43,12 @@ from grader import sandbox
 
 MIME = "application/vnd.cvcourse.grading-reply"  # the display data that carries the kernel's answer
 AGENT_CALL = "__import__('cvcourse.grading_agent', fromlist=['serve']).serve({request!r}, {mime!r})"
+# A large request (a model's weights, a batch of images) goes as a file in the kernel's runtime
+# folder: inside the code IPython runs, megabytes of text cost it a second a call to parse.
+AGENT_CALL_FILE = (
+    "__import__('cvcourse.grading_agent', fromlist=['serve_file']).serve_file({path!r}, {mime!r})"
+)
+LARGE_REQUEST = 64 * 1024  # bytes
 
 
 class NoAnswer(Exception):
@@ -149,10 +158,14 @@ class TrustedExecute(Execute):
         }
         self._test_process = TestProcess(plan["socket"], {**setup, "cwd": plan["cwd"], "env": plan["env"]})
         self._test_process.start()  # sets up while the student's kernel starts
+        # opened before the kernel starts, and written through this descriptor only with O_EXCL: a
+        # kernel that renames the folder or plants links there cannot send a write anywhere else
+        self._requests = os.open(jupyter_runtime_dir(), os.O_RDONLY | os.O_DIRECTORY)
         try:
             return super().preprocess(nb, resources, km)
         finally:
             self._test_process.stop()
+            os.close(self._requests)
 
     def preprocess_cell(self, cell, resources, index):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -169,8 +182,26 @@ class TrustedExecute(Execute):
         """Run one request in the student's kernel; its reply (bytes), or raise :class:`NoAnswer`."""
         if self._unresponsive:
             raise NoAnswer("TimeoutError", "the student's kernel stopped answering after an earlier time-out")
-        code = AGENT_CALL.format(request=base64.b64encode(request).decode(), mime=MIME)
-        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        name = None
+        if len(request) > LARGE_REQUEST:
+            name = f"grading-request-{uuid.uuid4().hex}"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            with os.fdopen(os.open(name, flags, 0o644, dir_fd=self._requests), "wb") as handle:
+                handle.write(request)
+            code = AGENT_CALL_FILE.format(path=os.path.join(jupyter_runtime_dir(), name), mime=MIME)
+        else:
+            code = AGENT_CALL.format(request=base64.b64encode(request).decode(), mime=MIME)
+        try:
+            return self._answer(
+                self.kc.execute(code, silent=True, store_history=False, allow_stdin=False), seconds
+            )
+        finally:
+            if name is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=self._requests)
+
+    def _answer(self, msg_id: str, seconds: float) -> bytes:
+        """The student's kernel's reply to the request it runs as ``msg_id``, or raise :class:`NoAnswer`."""
         deadline = time.monotonic() + max(seconds, 1.0)
         reply = None
         while True:
