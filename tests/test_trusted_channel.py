@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import struct
 
 import numpy as np
@@ -524,3 +525,68 @@ def test_only_a_new_compile_comes_back_as_one():
     assert np.isclose(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)), 1e-2)
     kernel.ask({"op": "lookup", "name": "same_optimizer"})(model)
     assert model.get_compile_config()["loss"] == "mse"
+
+
+def test_a_large_request_reaches_the_kernel_as_a_file_and_is_removed_after(tmp_path, monkeypatch):
+    """Through :class:`grader.trusted_execute.TrustedExecute`, with a stand-in kernel client that runs
+    the code it is sent here: a request over LARGE_REQUEST bytes comes as a file, not inside the code."""
+    from grader import trusted_execute
+
+    namespace, sent = {"total": lambda a: float(a.sum())}, []
+
+    class Kernel:  # runs the agent's call here, as the student's kernel would, and replies as it does
+        def execute(self, code, **_):
+            sent.append(code)
+            replies = []
+            monkeypatch.setattr(
+                grading_agent,
+                "_reply",
+                lambda request, mime: replies.append(grading_agent.answer(request, namespace)),
+            )
+            exec(code, {})
+            data = {trusted_execute.MIME: base64.b64encode(replies[0]).decode()}
+            self.messages = [
+                {"parent_header": {"msg_id": "m"}, "msg_type": "display_data", "content": {"data": data}},
+                {
+                    "parent_header": {"msg_id": "m"},
+                    "msg_type": "status",
+                    "content": {"execution_state": "idle"},
+                },
+            ]
+            return "m"
+
+        async def get_iopub_msg(self, timeout):
+            return self.messages.pop(0)
+
+        async def get_shell_msg(self, timeout):
+            return {"parent_header": {"msg_id": "m"}}
+
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    executor = trusted_execute.TrustedExecute()
+    executor.kc, executor._unresponsive = Kernel(), False
+    executor._requests = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+
+    class Channel(testrunner.Channel):
+        def __init__(self):  # no connection: each request goes to the executor at once
+            pass
+
+        def send(self, message):
+            self.reply = {
+                "op": "answer",
+                "payload": base64.b64encode(
+                    executor._ask_student(base64.b64decode(message["payload"]), 30)
+                ).decode(),
+            }
+
+        def receive(self):
+            return self.reply
+
+    try:
+        total = Channel().ask({"op": "lookup", "name": "total"})
+        assert total(np.ones(10)) == 10.0 and "serve_file" not in sent[-1]  # small: inside the code
+        big = np.ones((300, 300))  # 720 kB
+        assert total(big) == 90_000.0
+        assert "serve_file" in sent[-1] and str(tmp_path) in sent[-1] and len(sent[-1]) < 1000
+        assert list(tmp_path.iterdir()) == []  # the request file is gone once answered
+    finally:
+        os.close(executor._requests)
