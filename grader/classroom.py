@@ -117,6 +117,13 @@ def _kernel_names(source: Path) -> list[str]:
     return sorted(names)
 
 
+def check_sandbox(sandboxed: bool) -> None:
+    """RuntimeError, saying what is missing, when ``sandboxed`` grading cannot run here."""
+    problem = sandbox.check() if sandboxed else None
+    if problem:
+        raise RuntimeError(f"cannot grade safely here: {problem} (or grade trusted work unsandboxed)")
+
+
 def check_released(url: str, assignment: str) -> None:
     """RuntimeError, saying what to do, when ``assignment`` is not in gradebook ``url``."""
     unreleased = RuntimeError(
@@ -340,9 +347,7 @@ def grade_run(
     ``pool``: slots opened by :func:`open_pool`, used instead of ``jobs``, ``limits``, ``scheduler``,
     ``security`` and ``warm_kernels``, and left open.
     """
-    problem = sandbox.check() if sandboxed else None
-    if problem:
-        raise RuntimeError(f"cannot grade safely here: {problem} (or grade trusted work unsandboxed)")
+    check_sandbox(sandboxed)
     root = Path(root).resolve()
     check_released(gradebook_url(root), assignment)
     names = submissions(root, assignment, students)

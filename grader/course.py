@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import csv
 import functools
-import json
 import os
 import shutil
 import subprocess
@@ -171,15 +170,14 @@ def use_this_interpreter_as_course_kernel() -> Path:
     the user (another clone's, one since moved): a kernelspec in a temporary folder put first on
     ``JUPYTER_PATH``, removed at exit; once a process. Returns that folder. :func:`execute_notebook`
     and :func:`nbgrader_environment` call it."""
+    from ipykernel.kernelspec import write_kernel_spec
+
     from grader.presentation import COURSE_KERNEL
 
     folder = Path(tempfile.mkdtemp(prefix="course-kernel-"))
     atexit.register(shutil.rmtree, folder, True)
-    spec = folder / "kernels" / COURSE_KERNEL["name"]
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    kernel = {**COURSE_KERNEL, "argv": argv, "env": {"TF_CPP_MIN_LOG_LEVEL": "3"}}
-    (spec / "kernel.json").write_text(json.dumps(kernel))
+    overrides = {"display_name": COURSE_KERNEL["display_name"], "env": {"TF_CPP_MIN_LOG_LEVEL": "3"}}
+    write_kernel_spec(folder / "kernels" / COURSE_KERNEL["name"], overrides=overrides)
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder), os.environ.get("JUPYTER_PATH")]))
     return folder
 

@@ -52,9 +52,9 @@ def mathjax_folder() -> Path:
     return Path(jupyter_server_mathjax.__file__).parent / "static"
 
 
-def copy_assets(static: Path, slides: bool) -> None:
-    """Put MathJax (and, for ``slides``, reveal.js, require.js, jQuery) in ``static``."""
-    targets = [("mathjax", mathjax_folder())] + (list(NODE_ASSETS) if slides else [])
+def copy_assets(static: Path) -> None:
+    """Put MathJax, reveal.js, require.js and jQuery in ``static``."""
+    targets = [("mathjax", mathjax_folder()), *NODE_ASSETS]
     missing = [str(source) for _, source in targets if not source.exists()]
     if missing:
         raise RuntimeError(
@@ -179,7 +179,7 @@ def publish(
     """Execute each chapter of course ``root`` (its instructor notebook, and with ``pages`` its
     student notebook) and write its deck (and pages) under ``out``, then the index; the paths written."""
     out = Path(out)
-    copy_assets(out / "_static", slides=True)
+    copy_assets(out / "_static")
     written, titles = [], {}
     for chapter in chapters:
         progress(f"running {chapter} ...")

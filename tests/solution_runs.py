@@ -101,31 +101,33 @@ def run_solution(chapter: str, tmp_path: Path) -> SolutionRun:
     return SolutionRun(solution, run.seconds, outcomes)
 
 
-class SolutionRuns(dict):
-    """The executed solutions of a test session, each run on first use.
-
-    >>> runs = SolutionRuns(tmp_path_factory); runs["ch01_visual_cortex"].seconds  # doctest: +SKIP
-    """
-
-    def __init__(self, tmp_path_factory):
-        super().__init__()
-        self.tmp_path_factory = tmp_path_factory
-
-    def __missing__(self, chapter: str) -> SolutionRun:
-        self[chapter] = run_solution(chapter, self.tmp_path_factory.mktemp(chapter))
-        return self[chapter]
-
-
-class StudentRuns(dict):
-    """The executed student notebooks of a test session, each run on first use as JupyterLab's Run
-    All runs it: errors not allowed, except in the cells tagged raises-exception (the exercises).
-    Holds the :class:`tests.notebook_kernel.Execution`."""
+class _RunOnce(dict):
+    """{chapter: its execution}, each run on first use, once a test session."""
 
     def __init__(self, tmp_path_factory):
         super().__init__()
         self.tmp_path_factory = tmp_path_factory
 
     def __missing__(self, chapter: str):
-        nb, work = copy_of_chapter(student_path(chapter), self.tmp_path_factory.mktemp(f"student-{chapter}"))
-        self[chapter] = execute(nb, work, allow_errors=False)
+        self[chapter] = self.run(chapter, self.tmp_path_factory.mktemp(f"{type(self).__name__}-{chapter}"))
         return self[chapter]
+
+
+class SolutionRuns(_RunOnce):
+    """The executed solutions of a test session (:class:`SolutionRun`), each run on first use.
+
+    >>> runs = SolutionRuns(tmp_path_factory); runs["ch01_visual_cortex"].seconds  # doctest: +SKIP
+    """
+
+    run = staticmethod(run_solution)
+
+
+class StudentRuns(_RunOnce):
+    """The executed student notebooks of a test session, each run on first use as JupyterLab's Run
+    All runs it: errors not allowed, except in the cells tagged raises-exception (the exercises).
+    Holds the :class:`tests.notebook_kernel.Execution`."""
+
+    @staticmethod
+    def run(chapter: str, tmp_path: Path):
+        nb, work = copy_of_chapter(student_path(chapter), tmp_path)
+        return execute(nb, work, allow_errors=False)

@@ -101,5 +101,5 @@ def test_set_up_code_is_hidden_and_its_outputs_kept(solution_runs):
 def test_missing_slide_scripts_name_the_command_that_installs_them(tmp_path, monkeypatch):
     monkeypatch.setattr(publish, "NODE_ASSETS", (("reveal.js/dist", tmp_path / "nowhere"),))
     with pytest.raises(RuntimeError, match=r"make setup.*npm ci --prefix grader/web"):
-        publish.copy_assets(tmp_path / "static", slides=True)
+        publish.copy_assets(tmp_path / "static")
     assert REPO.joinpath("grader", "web", "package-lock.json").is_file()
