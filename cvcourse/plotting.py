@@ -1,4 +1,5 @@
-"""Plots every notebook uses: image grids, kernels, feature maps, curves, confusion matrices, boxes, masks.
+"""Plots every notebook uses: image grids, kernels, feature maps, heat maps, curves, confusion matrices,
+boxes, masks.
 
 Each function returns the :class:`matplotlib.figure.Figure` it drew and never calls ``plt.show()``.
 In Jupyter a figure shows exactly once, below its cell, however the call is written: as the cell's
@@ -40,6 +41,7 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_history",
     "show_feature_maps",
+    "show_heatmaps",
     "show_images",
     "show_kernels",
     "show_masks",
@@ -423,6 +425,70 @@ def show_feature_maps(
         heading = f"{heading} (first {n} of {channels} maps)".strip()
     if heading:
         fig.suptitle(heading)
+    return fig
+
+
+def show_heatmaps(
+    images: Sequence[ArrayLike] | ArrayLike,
+    heatmaps: Sequence[ArrayLike] | ArrayLike,
+    titles: Sequence[Any] | None = None,
+    ncols: int | None = None,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    figsize: tuple[float, float] | None = None,
+    suptitle: str | None = None,
+) -> Figure:
+    """Each image with its heat map laid over it (saliency, Grad-CAM, occlusion), in a grid.
+
+    ``images`` as for :func:`show_images` (shown in gray or RGB); ``heatmaps`` one (h, w) map per image
+    (a list, or an array (N, h, w)). A map may be coarser than its image (Grad-CAM at a layer's 7x7):
+    it is stretched over the whole image, bilinearly, so that each of its cells covers the part of the
+    image it stands for. Each map is colour-scaled to its own range unless ``vmin``/``vmax`` say
+    otherwise (pass ``vmin=0, vmax=1`` for maps normalised to [0, 1]); ``alpha`` is the map's opacity.
+
+    >>> fig = show_heatmaps(np.random.rand(3, 28, 28), np.random.rand(3, 7, 7), titles=["a", "b", "c"])
+    >>> [len(ax.images) for ax in fig.axes]
+    [2, 2, 2]
+    """
+    items = _image_list(images)
+    n = len(items)
+    if isinstance(heatmaps, (list, tuple)):
+        maps = [_array(m, f"heat map {i}") for i, m in enumerate(heatmaps)]
+    else:
+        array = _array(heatmaps, "heatmaps")
+        maps = [array] if array.ndim == 2 else list(array) if array.ndim == 3 else None
+        if maps is None:
+            raise ValueError(
+                "heatmaps should be one (h, w) map per image, as a list or an array (N, h, w); "
+                f"got shape {array.shape}."
+            )
+    if len(maps) != n:
+        raise ValueError(f"there are {n} images but {len(maps)} heat maps: give one heat map per image.")
+    for i, heat in enumerate(maps):
+        if heat.ndim == 3 and heat.shape[-1] == 1:
+            maps[i] = heat = heat[..., 0]
+        if heat.ndim != 2 or heat.size == 0 or heat.dtype.kind not in "biuf":
+            raise ValueError(
+                f"heat map {i} should be a non-empty (h, w) array of numbers, got {heat.dtype} {heat.shape}."
+            )
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha should be between 0 and 1, got {alpha!r}.")
+    names = _titles(titles, n, "images")
+    ncols = math.ceil(math.sqrt(n)) if ncols is None else _positive_int(ncols, "ncols")
+    ncols = min(ncols, n)
+    aspect = items[0].shape[0] / items[0].shape[1]
+    fig, axes = _grid(n, ncols, 2.2 if n > 1 else 3.5, aspect, figsize, extra_height=0.3 if names else 0.0)
+    for i, (ax, image, heat) in enumerate(zip(axes, items, maps, strict=True)):
+        _imshow(ax, image, "gray")
+        height, width = image.shape[:2]
+        ax.imshow(heat.astype(np.float32), cmap=cmap, alpha=float(alpha), vmin=vmin, vmax=vmax,
+                  interpolation="bilinear", extent=(-0.5, width - 0.5, height - 0.5, -0.5))
+        if names:
+            ax.set_title(names[i], fontsize=10)
+    if suptitle:
+        fig.suptitle(suptitle)
     return fig
 
 

@@ -30,6 +30,8 @@ from grader.paths import CoursePaths
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "grader" / "nbgrader_config.py"
+# Loads the configuration one folder up; nbgrader's Assignments tab reads this one (write_assignments_config).
+ASSIGNMENTS_CONFIG = CoursePaths(REPO).assignments / "nbgrader_config.py"
 
 
 def chapters(root: Path = REPO) -> list[str]:
@@ -114,6 +116,7 @@ def make_scratch_course(root: Path, chapter_names: list[str] | None = None) -> P
     paths.gradebook.parent.mkdir(parents=True, exist_ok=True)
     for chapter in chapter_names or chapters():
         shutil.copytree(CoursePaths(REPO).source / chapter, paths.source / chapter, dirs_exist_ok=True)
+    paths.exchange.mkdir(parents=True, exist_ok=True)  # as `make setup` does: the Formgrader needs it
     write_course_config(root, exchange=paths.exchange)
     return root
 
@@ -133,8 +136,24 @@ def write_course_config(root: Path, exchange: Path, extra: str = "", db_url: str
         f"load_subconfig({str(CONFIG)!r})  # noqa: F821\n"
         f"c.CourseDirectory.root = {str(root)!r}\n"
         f"c.CourseDirectory.db_url = {gradebook}\n"
-        f"c.Exchange.root = {str(exchange)!r}\n" + extra
+        f"c.Exchange.root = {str(exchange)!r}\n"
+        f"c.Exchange.assignment_dir = {str(CoursePaths(Path(root)).assignments)!r}\n" + extra
     )
+    write_assignments_config(root)
+    return path
+
+
+def write_assignments_config(root: Path) -> Path:
+    """``root/assignments/nbgrader_config.py``, which loads ``root``'s: nbgrader's Assignments tab
+    reads the configuration of the folder fetched assignments land in, and nothing else there.
+
+    >>> write_assignments_config(Path("/tmp/course"))  # doctest: +SKIP
+    PosixPath('/tmp/course/assignments/nbgrader_config.py')
+    """
+    path = CoursePaths(Path(root)).assignments / ASSIGNMENTS_CONFIG.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.resolve() != ASSIGNMENTS_CONFIG.resolve():
+        shutil.copyfile(ASSIGNMENTS_CONFIG, path)
     return path
 
 

@@ -25,6 +25,9 @@ c.CourseDirectory.autograded_directory = paths.AUTOGRADED
 c.CourseDirectory.feedback_directory = paths.FEEDBACK
 c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL") or course.gradebook_url
 c.Exchange.root = str(course.exchange)
+# A student's fetch (the Assignments tab, `nbgrader fetch_assignment`) lands in assignments/, git-ignored;
+# the tab then reads assignments/nbgrader_config.py, which loads this file again.
+c.Exchange.assignment_dir = str(course.assignments)
 
 # What a student sees where a solution was.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -10,6 +10,8 @@ in a test, or one submission's grading folder):
   grader/autograded/     graded copies                               (git-ignored)
   grader/feedback/       HTML feedback per student                   (git-ignored)
   grader/exchange/       nbgrader's exchange (release, fetch, submit) (git-ignored)
+  assignments/           where a student's fetch puts assignments     (git-ignored, but for
+                         its nbgrader_config.py, which nbgrader's Assignments tab reads there)
   grader/gradebook.db    SQLite gradebook                            (git-ignored)
   grader/graded.json     what grading runs merged: a run resumes     (git-ignored)
   grader/grading_report.csv, grader/grades.csv   what ``grade`` and ``export`` write
@@ -31,6 +33,7 @@ from pathlib import Path
 # nbgrader's CourseDirectory settings, relative to the course root
 SOURCE, RELEASE = "solutions", "course"
 SUBMITTED, AUTOGRADED, FEEDBACK = "grader/submitted", "grader/autograded", "grader/feedback"
+ASSIGNMENTS = "assignments"
 
 
 def _under_root(relative: str) -> property:
@@ -49,6 +52,7 @@ class CoursePaths:
     autograded = _under_root(AUTOGRADED)
     feedback = _under_root(FEEDBACK)
     exchange = _under_root("grader/exchange")
+    assignments = _under_root(ASSIGNMENTS)  # nbgrader's Exchange.assignment_dir: fetched assignments
     gradebook = _under_root("grader/gradebook.db")
     ledger = _under_root("grader/graded.json")  # what each grading run merged (grader.classroom)
     report = _under_root("grader/grading_report.csv")

@@ -7,7 +7,8 @@ When the course is generated (``python -m grader generate``) every student noteb
   ``language_info``, so JupyterLab neither asks for a kernel nor marks the notebook modified;
 * slide metadata for jupyterlab-rise and ``make slides`` (:func:`slide_types`): a title slide, a
   slide per section (``##``), a sub-slide per sub-section (``###``) and per demo (the text that
-  follows a code cell opens a new one), test cells skipped; set-up cells collapsed;
+  follows a code cell opens a new one), test cells skipped; set-up cells collapsed; a reveal.js
+  theme whose fonts ship with it (:data:`SLIDE_THEME`);
 * the tag ``raises-exception`` on the exercise and test cells, so that Run All goes on past an
   exercise not done yet (or a test that fails) instead of stopping there. nbgrader grades exactly
   as before: it runs every cell to the end whatever the tags.
@@ -38,6 +39,10 @@ LANGUAGE_INFO = {
     "pygments_lexer": "ipython3",
     "version": f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}",
 }
+
+# The reveal.js theme of every deck, in JupyterLab (jupyterlab-rise) and from `make slides`: one whose
+# fonts ship with reveal.js ("simple", RISE's default, fetches Google's: the course runs offline).
+SLIDE_THEME = "white"
 
 SETUP_TAG = "grading-setup"  # the code cells that import and load (cvcourse, the data)
 RUN_ON_TAG = "raises-exception"  # JupyterLab's Run All goes on past such a cell when it raises
@@ -79,6 +84,7 @@ def present(nb: nbformat.NotebookNode, run_on: bool = True) -> nbformat.Notebook
     ``run_on``, its exercise and test cells tagged so that Run All goes on past them. In place."""
     nb.metadata["kernelspec"] = dict(COURSE_KERNEL)
     nb.metadata["language_info"] = dict(LANGUAGE_INFO)
+    nb.metadata["rise"] = {"theme": SLIDE_THEME}
     for cell, kind in zip(nb.cells, slide_types(nb), strict=True):
         cell.metadata["slideshow"] = {"slide_type": kind}
         tags = cell.metadata.get("tags", [])

@@ -31,7 +31,19 @@ STUDENT_FILES = (
     "pyproject.toml",
     "requirements.lock",
     ".gitignore",
+    "assignments/nbgrader_config.py",
 )
+
+# The students' nbgrader_config.py: the course id and exchange are the instructor's to give (their
+# JupyterHub, or ~/.jupyter/nbgrader_config.py); this keeps fetched assignments out of git's way.
+STUDENT_NBGRADER_CONFIG = """\
+# nbgrader for students. Your instructor's settings (course id, exchange) come from JupyterHub or
+# ~/.jupyter/nbgrader_config.py; this file only puts fetched assignments in assignments/ (git-ignored).
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+c.Exchange.assignment_dir = str(Path(__file__).resolve().parent / "assignments")
+"""
 
 STUDENT_MAKEFILE = """\
 # Shortcuts for the course; `make help` lists them.
@@ -121,4 +133,5 @@ def export_student_repository(root: Path, destination: Path) -> list[str]:
     )
     (destination / "README.md").write_text(STUDENT_README.format(chapters=listed))
     (destination / "Makefile").write_text(STUDENT_MAKEFILE)
-    return [*copied, "README.md", "Makefile"]
+    (destination / "nbgrader_config.py").write_text(STUDENT_NBGRADER_CONFIG)
+    return [*copied, "README.md", "Makefile", "nbgrader_config.py"]

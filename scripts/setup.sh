@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # One-command set-up of the course (run again at any time: every step is idempotent).
-#   1. the Debian packages with Fashion-MNIST, bubblewrap (the grading sandbox) and PostgreSQL (a
-#      shared gradebook; the tests start a private server) when run as root on Debian; otherwise
-#      says what to do
+#   1. the Debian packages with Fashion-MNIST, bubblewrap (the grading sandbox), PostgreSQL (a
+#      shared gradebook; the tests start a private server) and Chromium (the browser tests drive it
+#      with Playwright) when run as root on Debian; otherwise says what to do
 #   2. a Python 3.11 virtual environment in .venv with the pinned packages (pyproject.toml,
 #      requirements.lock) and the helper package cvcourse, editable
-#   3. a Jupyter kernel "Python 3 (CNN course)" for front-ends outside the venv, and the nbgrader extensions
+#   3. a Jupyter kernel "Python 3 (CNN course)" for front-ends outside the venv, the nbgrader extensions,
+#      JupyterLab's news plugin off (it would ask to go online)
 #   4. a check that everything imports and which data sets are available offline
 # Override the interpreter with PYTHON=/path/to/python3.11.
 set -euo pipefail
@@ -14,19 +15,20 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
 
-step "Debian packages: Fashion-MNIST (dataset-fashion-mnist), the grading sandbox (bubblewrap), PostgreSQL"
+step "Debian packages: Fashion-MNIST (dataset-fashion-mnist), the grading sandbox (bubblewrap), PostgreSQL, Chromium"
 missing=()
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing+=(dataset-fashion-mnist)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)  # the browser tests (tests/test_browser.py) drive it
 if [ ${#missing[@]} -eq 0 ]; then
     note "already installed: Fashion-MNIST in /usr/share/datasets/fashion-mnist, bwrap, PostgreSQL"
 elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     if ! { apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; }; }; then
         note "could not install ${missing[*]}: chapters using Fashion-MNIST will need \`make fetch\` on a"
-        note "connected machine, instructors need bubblewrap to grade (\`python -m grader grade\`), and"
-        note "the PostgreSQL gradebook tests need postgresql"
+        note "connected machine, instructors need bubblewrap to grade (\`python -m grader grade\`),"
+        note "the PostgreSQL gradebook tests need postgresql and the browser tests chromium"
     else
         note "installed ${missing[*]}"
     fi
@@ -34,11 +36,12 @@ elif command -v apt-get >/dev/null 2>&1; then
     note "not root: run \`sudo apt-get install ${missing[*]}\`"
     note "(without the data package, \`make fetch\` downloads Fashion-MNIST into data/cache; bubblewrap is"
     note " only needed by instructors, to grade submissions in a sandbox; postgresql by the tests of a"
-    note " shared gradebook)"
+    note " shared gradebook; chromium by the browser tests)"
 else
     note "not Debian: run \`make fetch\` once with a network to cache Fashion-MNIST in data/cache;"
     note "instructors grade on Linux with bubblewrap installed, as root (see README, Instructors);"
-    note "the shared-gradebook tests need PostgreSQL's server programs (initdb, postgres) installed"
+    note "the shared-gradebook tests need PostgreSQL's server programs (initdb, postgres) installed;"
+    note "the browser tests need Chromium at /usr/bin/chromium (or CHROMIUM=/path/to/chromium)"
 fi
 
 step "Python 3.11 virtual environment in .venv"
@@ -77,6 +80,9 @@ for extension in formgrader assignment_list course_list validate_assignment; do
     .venv/bin/jupyter server extension enable --sys-prefix "nbgrader.server_extensions.$extension" >/dev/null 2>&1
 done
 note "nbgrader server extensions enabled (the JupyterLab extension ships with nbgrader)"
+# JupyterLab's news plugin asks to fetch news from the internet: the course runs offline.
+.venv/bin/jupyter labextension disable --level=sys_prefix "@jupyterlab/apputils-extension:announcements" >/dev/null 2>&1
+note "JupyterLab's news announcements off (offline); slides in JupyterLab: jupyterlab-rise"
 
 if [ -f grader/web/package-lock.json ]; then
     step "reveal.js for the slide decks (grader/web, from the npm registry)"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from grader.__main__ import main as grader_cli
-from grader.course import make_scratch_course, nbgrader_environment
+from grader.course import REPO, make_scratch_course, nbgrader_environment
+from grader.release import export_student_repository
 
 pytestmark = pytest.mark.slow
 CHAPTER = "ch01_visual_cortex"
@@ -33,11 +34,16 @@ def test_release_fetch_submit_collect(tmp_path):
     assert grader_cli(["--root", str(root), "release", CHAPTER]) == 0
     assert (exchange / "cnn-vision" / "outbound" / CHAPTER / f"{CHAPTER}.ipynb").is_file()
 
-    home = tmp_path / "student"
-    home.mkdir()
+    home = tmp_path / "student"  # the students' repository, where a student runs nbgrader
+    export_student_repository(REPO, home)
     student_runs("fetch_assignment", CHAPTER, cwd=home, exchange=exchange)
-    fetched = home / CHAPTER / f"{CHAPTER}.ipynb"
+    fetched = home / "assignments" / CHAPTER / f"{CHAPTER}.ipynb"
     assert "raise NotImplementedError()" in fetched.read_text()
+    assert not (home / CHAPTER).exists()
+    subprocess.run(["git", "init", "-q"], cwd=home, check=True)
+    ignored = subprocess.run(["git", "check-ignore", "--", str(fetched), "assignments/nbgrader_config.py"],
+                             cwd=home, capture_output=True, text=True).stdout.split()
+    assert ignored == [str(fetched)], "a fetched assignment is git-ignored, the folder's configuration is not"
     student_runs("submit", CHAPTER, cwd=home, exchange=exchange)
 
     assert grader_cli(["--root", str(root), "collect", CHAPTER]) == 0

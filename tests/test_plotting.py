@@ -377,6 +377,45 @@ def test_show_masks_rejects_bad_input(mask, kwargs, message):
         plotting.show_masks(np.zeros((24, 30)), mask, **kwargs)
 
 
+# ----------------------------------------------------------------------------- show_heatmaps
+
+
+def test_show_heatmaps_stretches_each_map_over_its_image():
+    fig = plotting.show_heatmaps(
+        RNG.random((3, 28, 28)), RNG.random((3, 7, 7)), titles=list("abc"), vmin=0, vmax=1
+    )
+    assert len(fig.axes) == 3 and [ax.get_title() for ax in fig.axes] == list("abc")
+    for ax in fig.axes:
+        picture, heat = ax.images
+        assert picture.get_array().shape == (28, 28) and heat.get_array().shape == (7, 7)
+        assert heat.get_extent() == [-0.5, 27.5, 27.5, -0.5]   # the 7x7 map covers the whole 28x28 image
+        assert heat.get_alpha() == 0.5 and heat.get_clim() == (0, 1)
+
+
+def test_show_heatmaps_rgb_images_a_list_of_maps_and_one_image():
+    fig = plotting.show_heatmaps([RNG.random((16, 24, 3)), RNG.random((16, 24, 3))],
+                                 [np.zeros((4, 6)), RNG.random((16, 24, 1))], ncols=1, alpha=0.3)
+    assert grid_shape(fig.axes[0]) == (2, 1)
+    assert fig.axes[0].images[0].get_array().shape == (16, 24, 3)
+    assert fig.axes[1].images[1].get_array().shape == (16, 24) and fig.axes[1].images[1].get_alpha() == 0.3
+    assert len(plotting.show_heatmaps(RNG.random((10, 10)), RNG.random((5, 5))).axes) == 1
+
+
+@pytest.mark.parametrize(
+    ("heatmaps", "kwargs", "message"),
+    [
+        (RNG.random((2, 7, 7)), {}, "there are 3 images but 2 heat maps"),
+        (RNG.random((3, 7, 7, 2)), {}, r"one \(h, w\) map per image"),
+        ([np.zeros((7, 7)), np.zeros((7, 7)), np.zeros(7)], {}, "heat map 2 should be a non-empty"),
+        (RNG.random((3, 7, 7)), {"alpha": 2}, "alpha should be between 0 and 1"),
+        (RNG.random((3, 7, 7)), {"titles": ["a"]}, "titles has 1 entries"),
+    ],
+)
+def test_show_heatmaps_rejects_bad_input(heatmaps, kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        plotting.show_heatmaps(RNG.random((3, 28, 28)), heatmaps, **kwargs)
+
+
 # ----------------------------------------------------------------------------- kernel_explorer
 
 

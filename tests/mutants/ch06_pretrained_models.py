@@ -8,7 +8,7 @@ replaces is there).
 # ruff: noqa: E501 (the solution sources are quoted verbatim, and some mutants replace whole lines)
 
 
-from tests.mutants import change
+from tests.mutants import change, solution_source
 
 _CROP = '''
 def central_crop_resize(images, size):
@@ -97,6 +97,98 @@ def _crop_body(body):
 _CAFFE_HEAD = _CAFFE.split("    ### BEGIN SOLUTION")[0]
 _TOPK_HEAD = _TOPK.split("    ### BEGIN SOLUTION")[0]
 
+_CAM = solution_source("ch06_pretrained_models", "grad_cam")
+_CAM_HEAD = _CAM[:_CAM.index('    """\n') + len('    """\n')]   # the def line and the docstring
+
+_WRONG_CAM = {
+    "no ReLU: negative evidence kept (then scaled by the maximum)": change(
+        _CAM, ("cams = tf.nn.relu(tf.reduce_sum(", "cams = (tf.reduce_sum(")),
+    "no ReLU, min-max scaled to [0, 1]": change(
+        _CAM, ("cams = tf.nn.relu(tf.reduce_sum(", "cams = (tf.reduce_sum("),
+        ("peaks = cams.max(axis=(1, 2), keepdims=True)",
+         "cams = cams - cams.min(axis=(1, 2), keepdims=True)\n    peaks = cams.max(axis=(1, 2), keepdims=True)")),
+    "gradients not pooled over space: elementwise gradient x activation": change(
+        _CAM, ("alphas = tf.reduce_mean(gradients, axis=(1, 2))", "alphas = gradients"),
+              ("maps * alphas[:, tf.newaxis, tf.newaxis, :]", "maps * alphas")),
+    "gradients pooled over the batch too (one-image code run on a batch)": change(
+        _CAM, ("alphas = tf.reduce_mean(gradients, axis=(1, 2))", "alphas = tf.reduce_mean(gradients, axis=(0, 1, 2))[tf.newaxis]")),
+    "gradients summed over space instead of averaged, then no normalisation": change(
+        _CAM, ("alphas = tf.reduce_mean(gradients, axis=(1, 2))", "alphas = tf.reduce_sum(gradients, axis=(1, 2))"),
+              ("return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)",
+               "return cams.astype(np.float32)")),
+    "the last layer with a spatial output, whatever layer_name says": change(
+        _CAM, ("layer = model.get_layer(layer_name)", "layer = [l for l in model.layers if len(l.output.shape) == 4][-1]")),
+    "the layer before layer_name": change(
+        _CAM, ("layer = model.get_layer(layer_name)", "layer = model.layers[[l.name for l in model.layers].index(layer_name) - 1]")),
+    "the input image instead of the layer": change(
+        _CAM, ("[layer.output, model.output]", "[model.inputs[0], model.output]")),
+    "always the top class, class_index ignored": change(
+        _CAM, ("if class_index is None:", "if True:")),
+    "class_index=None taken as class 0": change(
+        _CAM, ("classes = tf.argmax(scores, axis=-1)", "classes = tf.zeros(tf.shape(scores)[:1], tf.int64)")),
+    "the gradient of every class's score summed": change(
+        _CAM, ("gradients = tape.gradient(class_scores, maps)", "gradients = tape.gradient(scores, maps)")),
+    "no normalisation": change(
+        _CAM, ("return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)",
+               "return cams.astype(np.float32)")),
+    "normalised over the whole batch, not per image": change(
+        _CAM, ("peaks = cams.max(axis=(1, 2), keepdims=True)", "peaks = np.full((len(cams), 1, 1), cams.max())")),
+    "min-max scaled: (L - min) / (max - min)": change(
+        _CAM, ("peaks = cams.max(axis=(1, 2), keepdims=True)",
+               "cams = cams - cams.min(axis=(1, 2), keepdims=True)\n    peaks = cams.max(axis=(1, 2), keepdims=True)")),
+    "an all-zero map divided by its zero maximum (NaN)": change(
+        _CAM, ("return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)",
+               "return (cams / peaks).astype(np.float32)")),
+    "upsampled to the input's size": change(
+        _CAM, ("return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)",
+               "cams = np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0)\n"
+               "    return tf.image.resize(cams[..., np.newaxis], images.shape[1:3]).numpy()[..., 0].astype(np.float32)")),
+    "returns float64": change(
+        _CAM, ("where=peaks > 0).astype(np.float32)", "where=peaks > 0).astype(np.float64)")),
+}
+
+_RIGHT_CAM = {
+    "einsum, tf.gather for the class scores, a tensor returned": _CAM_HEAD + '''    x = tf.cast(images, tf.float32)
+    two_outputs = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
+    with tf.GradientTape() as tape:
+        a, y = two_outputs(x)
+        c = tf.argmax(y, axis=1, output_type=tf.int32) if class_index is None else tf.cast(class_index, tf.int32) * tf.ones(tf.shape(y)[0], tf.int32)
+        y_c = tf.gather(y, c, axis=1, batch_dims=1)
+    alpha = tf.reduce_mean(tape.gradient(y_c, a), axis=[1, 2])
+    cam = tf.nn.relu(tf.einsum("nijk,nk->nij", a, alpha))
+    peak = tf.reduce_max(cam, axis=[1, 2], keepdims=True)
+    return tf.math.divide_no_nan(cam, peak)
+''',
+    "one image at a time, a watched tensor, max-normalised only where the maximum is positive": _CAM_HEAD + '''    layer = model.get_layer(layer_name)
+    sub = keras.Model(model.input, [layer.output, model.output])
+    images = np.asarray(images, dtype=np.float32)
+    classes = [None] * len(images) if class_index is None else list(np.broadcast_to(np.asarray(class_index), (len(images),)))
+    result = []
+    for image, c in zip(images, classes):
+        with tf.GradientTape() as tape:
+            activations, probabilities = sub(image[None])
+            tape.watch(activations)
+            if c is None:
+                c = int(np.argmax(probabilities[0]))
+            target = probabilities[:, int(c)]
+        grads = tape.gradient(target, activations)[0]
+        weights = np.mean(grads.numpy(), axis=(0, 1))
+        heat = np.maximum(activations[0].numpy() @ weights, 0)
+        if heat.max() > 0:
+            heat = heat / heat.max()
+        result.append(heat)
+    return np.array(result, dtype=np.float32)
+''',
+    "divided by the maximum plus a small epsilon": change(
+        _CAM, ("return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)",
+               "return (cams / (peaks + 1e-10)).astype(np.float32)")),
+    "NumPy in float64 for the weighted sum, the Keras tutorial's division per image": change(
+        _CAM, ("cams = tf.nn.relu(tf.reduce_sum(maps * alphas[:, tf.newaxis, tf.newaxis, :], axis=-1)).numpy()",
+               "cams = np.maximum(np.einsum('nhwk,nk->nhw', maps.numpy().astype(np.float64), alphas.numpy().astype(np.float64)), 0)"),
+              ("return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)",
+               "return np.stack([c / c.max() if c.max() > 0 else c for c in cams]).astype(np.float32)")),
+}
+
 WRONG = {
     "central_crop_resize": {
         "plain resize of the whole image (stretches it)": _crop_body('''
@@ -172,6 +264,7 @@ WRONG = {
             _TOPK, ("        raise ValueError(f\"k should be between 1 and the number of classes, {n_classes}; got {k}\")",
                     "        k = max(1, min(k, n_classes))")),
     },
+    "grad_cam": _WRONG_CAM,
 }
 
 RIGHT = {
@@ -252,4 +345,5 @@ RIGHT = {
     return out[0] if p.ndim == 1 else out
 ''',
     },
+    "grad_cam": _RIGHT_CAM,
 }
