@@ -118,6 +118,7 @@ def make_scratch_course(root: Path, chapter_names: list[str] | None = None) -> P
         shutil.copytree(CoursePaths(REPO).source / chapter, paths.source / chapter, dirs_exist_ok=True)
     paths.exchange.mkdir(parents=True, exist_ok=True)  # as `make setup` does: the Formgrader needs it
     write_course_config(root, exchange=paths.exchange)
+    write_assignments_config(root)
     return root
 
 
@@ -139,7 +140,6 @@ def write_course_config(root: Path, exchange: Path, extra: str = "", db_url: str
         f"c.Exchange.root = {str(exchange)!r}\n"
         f"c.Exchange.assignment_dir = {str(CoursePaths(Path(root)).assignments)!r}\n" + extra
     )
-    write_assignments_config(root)
     return path
 
 
