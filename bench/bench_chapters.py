@@ -6,7 +6,9 @@ Prints, per chapter, the median of N runs (default 3) of
            nbgrader's own start-up included,
 next to the chapter's budget, and the whole course's total against the course's budget of 20 minutes;
 then every graded metric the solution runs reached (the lines ``checks.accuracy_points`` prints
-in the test cells of accuracy targets), the median of the N runs, its target and margin.
+in the test cells of accuracy targets), the median of the N runs, its target and margin; and each
+chapter's longest silent stretch: the longest time a cell ran without printing anything (a training
+shows its progress bar, as for a student), which should stay under 20 s.
 
     .venv/bin/python bench/bench_chapters.py [--repeats 3] [CHAPTER ...]
 """
@@ -23,8 +25,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import nbformat
+from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -40,6 +44,7 @@ from grader.course import (  # noqa: E402
 )
 
 COURSE_BUDGET_SECONDS = 20 * 60
+SILENCE_LIMIT_SECONDS = 20  # no cell runs longer than this without output
 # what checks.accuracy_points prints: "test accuracy 0.9151 >= target 0.91: ..."
 # or "test accuracy 0.8800 is below the target 0.91 ..."
 METRIC_LINE = re.compile(
@@ -68,14 +73,38 @@ def graded_metrics(nb: nbformat.NotebookNode) -> dict[str, tuple[float, float]]:
     return found
 
 
-def run_solution(chapter: str, scratch: Path) -> tuple[float, dict[str, tuple[float, float]]]:
-    """Seconds to execute the solution notebook, and the graded metrics it reached."""
+class WatchedClient(NotebookClient):
+    """nbclient's client, noting when each code cell starts, writes an output and ends, to find the
+    longest time a cell ran silent (:attr:`longest_silence`: (seconds, cell index))."""
+
+    longest_silence = (0.0, -1)
+
+    async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+        self._marks = [time.perf_counter()]
+        try:
+            return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+        finally:
+            marks = [*self._marks, time.perf_counter()]
+            gap = max(after - before for before, after in zip(marks, marks[1:], strict=False))
+            self.longest_silence = max(self.longest_silence, (gap, cell_index))
+
+    def output(self, outs, msg, display_id, cell_index):
+        self._marks.append(time.perf_counter())
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def run_solution(chapter: str, scratch: Path) -> tuple[float, dict, tuple[float, int]]:
+    """Seconds to execute the solution notebook, the graded metrics it reached, and its longest silent
+    stretch (seconds, cell index)."""
     work = scratch / f"run-{chapter}"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(solution_path(chapter).parent, work)
     nb = nbformat.read(work / f"{chapter}.ipynb", as_version=4)
-    seconds = execute_notebook(nb, work)
-    return seconds, graded_metrics(nb)
+    clients = []
+    watched = lambda *args, **kwargs: clients.append(WatchedClient(*args, **kwargs)) or clients[-1]  # noqa: E731
+    with mock.patch("grader.course.NotebookClient", watched):
+        seconds = execute_notebook(nb, work)
+    return seconds, graded_metrics(nb), clients[0].longest_silence
 
 
 def time_autograde(chapter: str, root: Path, attempt: int) -> float:
@@ -99,14 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     total_run = 0.0
     over = []
     metrics: dict[str, list[tuple[float, float]]] = {}
+    silences: dict[str, tuple[float, int]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         scratch = Path(tmp)
         root = make_scratch_course(scratch / "course", selected)
         for chapter in selected:
             generate(root, chapter)
             results = [run_solution(chapter, scratch) for _ in range(args.repeats)]
-            runs = [seconds for seconds, _ in results]
-            for _, found in results:
+            runs = [seconds for seconds, _, _ in results]
+            silences[chapter] = max(silence for _, _, silence in results)
+            for _, found, _ in results:
                 for name, value in found.items():
                     metrics.setdefault(f"{chapter} {name}", []).append(value)
             grades = [time_autograde(chapter, root, i) for i in range(args.repeats)]
@@ -117,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
                 over.append(chapter)
             print(f"{chapter:<30} {run:7.1f} {grade:7.1f} {budget:7.0f}  {verdict}", flush=True)
     print(f"\nwhole course (solution runs): {total_run:.1f} s of the {COURSE_BUDGET_SECONDS} s budget")
+    limit = SILENCE_LIMIT_SECONDS
+    print(f"\nlongest silent stretch of a cell (worst of {args.repeats} runs, at most {limit} s)")
+    for chapter, (seconds, cell) in silences.items():
+        verdict = "ok" if seconds <= limit else "TOO LONG WITHOUT OUTPUT"
+        print(f"  {chapter:<30} {seconds:6.1f} s  (cell {cell})  {verdict}")
     if metrics:
         print(
             f"\ngraded metrics of the solutions (median of {args.repeats} runs; "

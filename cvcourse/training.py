@@ -128,6 +128,45 @@ class TimeBudget(keras.callbacks.Callback):
                 "(a strided first layer, or pool earlier).")
 
 
+# The environment variable that turns progress bars off: "0" wherever nobody watches a cell run.
+# The grader sets it for every kernel and test process it starts (grader/sandbox.py's
+# GRADING_ENVIRONMENT), and make html / make slides (grader/publish.py) for the notebooks they run.
+PROGRESS_VARIABLE = "CVCOURSE_PROGRESS"
+
+
+class ProgressBar(keras.callbacks.ProgbarLogger):
+    """Keras' own progress bar (epoch number, steps, ETA, metrics), written to stdout, whatever
+    ``verbose`` the training was given (the course's trainings pass ``verbose=0``).
+
+    >>> model.fit(x, y, epochs=3, verbose=0, callbacks=[ProgressBar()])   # doctest: +SKIP
+    """
+
+    def set_params(self, params):
+        super().set_params({**params, "verbose": 1})
+
+
+def show_progress() -> bool:
+    """Whether a training shows its progress: yes, unless :data:`PROGRESS_VARIABLE` is ``0`` (graded,
+    published).
+
+    >>> os.environ[PROGRESS_VARIABLE] = "0"; show_progress()
+    False
+    >>> del os.environ[PROGRESS_VARIABLE]; show_progress()
+    True
+    """
+    return os.environ.get(PROGRESS_VARIABLE, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def progress_callbacks() -> list[keras.callbacks.Callback]:
+    """The callbacks that show a training's progress: ``[ProgressBar()]`` when a person watches the
+    cell (:func:`show_progress`), ``[]`` when graded or published. Every training of the course
+    passes them, so that no long cell runs silent.
+
+    >>> model.fit(x, y, epochs=3, verbose=0, callbacks=progress_callbacks())   # doctest: +SKIP
+    """
+    return [ProgressBar()] if show_progress() else []
+
+
 def check_classifier(
     model,
     input_shape: tuple,
@@ -203,8 +242,9 @@ def fit_fixed(
     Deterministic operations; batch-norm momentum ``batchnorm_momentum``; Adam whose learning rate
     warms up over the first 10 % of the steps to ``peak_learning_rate``, then decays to zero along
     a cosine; :class:`TimeBudget` stops a training that would take longer than
-    ``time_limit_seconds``. Fix the seeds (``keras.utils.set_random_seed``) *before* building the
-    model: then its initial weights, too, are the same at every grading. A model the grader rebuilt
+    ``time_limit_seconds``; a progress bar shows when a person watches (:func:`progress_callbacks`).
+    Fix the seeds (``keras.utils.set_random_seed``) *before* building the model: then its initial
+    weights, too, are the same at every grading. A model the grader rebuilt
     from the student's kernel (:data:`recipe_weights`) starts from the weights the grader drew.
     :func:`train_classifier` uses it; so do the routines for boxes and masks (chapters 8 to 10).
 
@@ -221,7 +261,8 @@ def fit_fixed(
                   loss=loss, loss_weights=loss_weights, metrics=metrics)
     start = time.perf_counter()
     history = model.fit(x, y, validation_data=validation_data, sample_weight=sample_weight, epochs=epochs,
-                        batch_size=batch_size, callbacks=[TimeBudget(time_limit_seconds, epochs)], verbose=0)
+                        batch_size=batch_size, verbose=0,
+                        callbacks=[TimeBudget(time_limit_seconds, epochs), *progress_callbacks()])
     return history, time.perf_counter() - start
 
 
@@ -269,6 +310,7 @@ def train_classifier(
         validation_data=(x_valid, y_valid), epochs=epochs, batch_size=batch_size,
         peak_learning_rate=peak_learning_rate, time_limit_seconds=time_limit_seconds,
         batchnorm_momentum=batchnorm_momentum)
-    test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=1000, verbose=0)[1]
+    test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=1000, verbose=0,
+                                   callbacks=progress_callbacks())[1]
     validation_accuracy = float(history.history["val_accuracy"][-1])
     return TrainingRun(model, history, float(test_accuracy), validation_accuracy, seconds)

@@ -21,16 +21,19 @@ keys; ``s`` for the speaker view).
 from __future__ import annotations
 
 import html
+import os
 import shutil
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 from nbconvert import HTMLExporter, SlidesExporter
 from traitlets.config import Config
 
 from grader.course import REPO, execute_notebook, solution_path, student_path
-from grader.presentation import SETUP_TAG, present
+from grader.presentation import SETUP_TAG, SLIDE_THEME, present
+from grader.sandbox import GRADING_ENVIRONMENT
 
 TEMPLATES = Path(__file__).with_name("templates")  # the lab and reveal templates, with no CDN in them
 WEB = Path(__file__).with_name("web")  # package.json: reveal.js & co., installed by `make setup` (npm)
@@ -73,9 +76,11 @@ def copy_assets(static: Path) -> None:
 
 
 def executed(path: Path) -> nbformat.NotebookNode:
-    """The notebook at ``path`` run in a copy of its folder (what it writes stays out of the course).
+    """The notebook at ``path`` run in a copy of its folder (what it writes stays out of the course),
+    without progress bars, as graded (a static page would keep a half-drawn bar).
     Exercise cells of a student notebook may fail (tagged raises-exception); any other error raises."""
-    with tempfile.TemporaryDirectory(prefix="publish-") as scratch:
+    quiet = mock.patch.dict(os.environ, GRADING_ENVIRONMENT)
+    with tempfile.TemporaryDirectory(prefix="publish-") as scratch, quiet:
         work = Path(scratch) / path.parent.name
         shutil.copytree(path.parent, work)
         nb = nbformat.read(work / path.name, as_version=4)
@@ -104,7 +109,7 @@ def _exporter(kind: type, static: str):
         "jquery_url": f"{static}/jquery.min.js",
     }
     if kind is SlidesExporter:
-        options |= {"reveal_url_prefix": f"{static}/reveal.js", "reveal_theme": "simple"}
+        options |= {"reveal_url_prefix": f"{static}/reveal.js", "reveal_theme": SLIDE_THEME}
         options["reveal_scroll"] = True  # a long slide scrolls instead of running off the screen
     hide_code = {"TagRemovePreprocessor": {"enabled": True, "remove_input_tags": {"remove_input"}}}
     return kind(config=Config({kind.__name__: options, **hide_code}))

@@ -108,6 +108,9 @@ ALLOWED_ENVIRONMENT = (
     "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TF_CPP_MIN_LOG_LEVEL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
     "OMP_NUM_THREADS", "MKL_NUM_THREADS",
 )  # fmt: skip
+# What every process that runs a chapter's cells for the grader gets (kernels, sandboxed or not, and
+# test processes): no progress bars, which nobody watches there (cvcourse.training.show_progress).
+GRADING_ENVIRONMENT = {"CVCOURSE_PROGRESS": "0"}
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,8 +145,10 @@ def keras_cache(sandboxed: bool) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def allowed_environment(**extra: str) -> dict[str, str]:
-    """The allowed variables of this process's environment, with ``extra`` on top."""
-    return {**{k: os.environ[k] for k in ALLOWED_ENVIRONMENT if k in os.environ}, **extra}
+    """The allowed variables of this process's environment and :data:`GRADING_ENVIRONMENT`, with
+    ``extra`` on top."""
+    allowed = {k: os.environ[k] for k in ALLOWED_ENVIRONMENT if k in os.environ}
+    return {**allowed, **GRADING_ENVIRONMENT, **extra}
 
 
 def _bwrap(*, tmp_size: int | None = None, visible=(), writable=None, readable=None) -> list[str]:

@@ -493,6 +493,7 @@ def _worker_environment(work_dir: Path) -> dict[str, str]:
             "JUPYTER_CONFIG_DIR": str(work_dir / "jupyter-config"),
             "HOME": str(work_dir / "home"),
             "TMPDIR": str(work_dir / "runtime"),  # connection files: the kernel sees this folder
+            **sandbox.GRADING_ENVIRONMENT,  # an unsandboxed kernel inherits it from nbgrader
         }
     )
     return env

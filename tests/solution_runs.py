@@ -31,7 +31,7 @@ except BaseException as __error:  # noqa: BLE001
     __case_outcome = f"failed: {{type(__error).__name__}}: {{str(__error)[:300]}}"
 finally:
     exec(compile({solution!r}, "<solution>", "exec"), globals())
-print({marker!r} + __import__("json").dumps({{"id": {case_id}, "outcome": __case_outcome}}))
+print("\\n" + {marker!r} + __import__("json").dumps({{"id": {case_id}, "outcome": __case_outcome}}))
 """
 
 

@@ -14,10 +14,12 @@ from grader.presentation import (
     LANGUAGE_INFO,
     RUN_ON_TAG,
     SETUP_TAG,
+    SLIDE_THEME,
     is_exercise_cell,
     is_test_cell,
     slide_types,
 )
+from grader.publish import WEB
 from grader.release import STUDENT_MAKEFILE
 
 
@@ -60,6 +62,7 @@ def test_student_notebooks_carry_what_generation_adds(chapter):
     nb = nbformat.read(student_path(chapter), as_version=4)
     assert nb.metadata.kernelspec == COURSE_KERNEL
     assert nb.metadata.language_info == LANGUAGE_INFO
+    assert nb.metadata.get("rise") == {"theme": SLIDE_THEME}, "run `make course`"
     kinds = [cell.metadata.get("slideshow", {}).get("slide_type") for cell in nb.cells]
     assert kinds == slide_types(nb), "course/ is older than grader/presentation.py: run `make course`"
     sections = [c for c in nb.cells if c.cell_type == "markdown" and c.source.lstrip().startswith("## ")]
@@ -104,3 +107,11 @@ def test_a_failed_check_shows_its_message_not_a_traceback(capsys):
         assert "checks.py" in capsys.readouterr().err
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_the_decks_theme_fetches_nothing():
+    theme = (WEB / "node_modules" / "reveal.js" / "dist" / "theme" / f"{SLIDE_THEME}.css").read_text()
+    imports = [line for line in theme.splitlines() if "@import" in line]
+    assert imports and not [line for line in imports if "//" in line], imports  # its fonts are local files
+    simple = (WEB / "node_modules" / "reveal.js" / "dist" / "theme" / "simple.css").read_text()
+    assert "fonts.googleapis.com" in simple  # what the check above would catch

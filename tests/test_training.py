@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -123,3 +125,26 @@ def test_time_budget_window_fits_a_short_epoch():
                                   time_limit_seconds=1e-6)
     with pytest.raises(ValueError, match="first_step < last_step"):
         training.TimeBudget(10, epochs=1, first_step=5, last_step=5)
+
+
+def test_a_training_shows_its_progress_on_stdout_when_watched(monkeypatch, capsys):
+    monkeypatch.delenv(training.PROGRESS_VARIABLE, raising=False)
+    callbacks = training.progress_callbacks()
+    assert [type(callback) for callback in callbacks] == [training.ProgressBar]
+    training.train_classifier(tiny_model, tiny_splits(), epochs=2, batch_size=32, n_validation=40)
+    out, err = capsys.readouterr()
+    assert "Epoch 2/2" in out and "/step" in out, out  # the epochs, and the bar with its time left
+    assert out.count("━") > 20  # the training's bars and the test split's
+    assert err == ""
+
+
+def test_nothing_shows_when_graded_or_published(monkeypatch, capsys):
+    from grader import sandbox, trusted_execute
+
+    grading = {**sandbox.allowed_environment(), **trusted_execute.test_process_environment(Path("/tmp"))}
+    assert grading[training.PROGRESS_VARIABLE] == "0"  # every kernel and test process the grader starts
+    monkeypatch.setenv(training.PROGRESS_VARIABLE, sandbox.GRADING_ENVIRONMENT[training.PROGRESS_VARIABLE])
+    assert training.progress_callbacks() == []
+    run = training.train_classifier(tiny_model, tiny_splits(), epochs=2, batch_size=32, n_validation=40)
+    assert len(run.history.epoch) == 2
+    assert capsys.readouterr() == ("", "")
