@@ -66,15 +66,16 @@ def open_menu_item(page, menu: str, item: str) -> None:
 
 
 def open_notebook(page, lab, path: str) -> None:
-    """Open ``path`` in JupyterLab and wait until its kernel is idle."""
-    page.goto(lab.url(f"lab/tree/{path}"))
-    page.wait_for_selector(".jp-Notebook .jp-Cell")
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    """Open ``path`` alone in JupyterLab (``reset``: no tab of an earlier test) and wait until its
+    kernel is idle."""
+    page.goto(lab.url(f"lab/tree/{path}?reset"))
+    page.wait_for_selector(".jp-Notebook .jp-Cell >> visible=true")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'] >> visible=true")
 
 
 def validate(page) -> str:
     """Click the notebook's Validate button (nbgrader) and return what its dialog says."""
-    page.click(".jp-NotebookPanel-toolbar :text-is('Validate')")
+    page.locator(".jp-NotebookPanel-toolbar :text-is('Validate') >> visible=true").click()  # this tab's
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for(timeout=RUN_TIMEOUT_MS)
     text = dialog.inner_text()
@@ -85,7 +86,7 @@ def validate(page) -> str:
 def test_the_course_opens_with_its_chapters_its_kernel_and_the_nbgrader_menu(page, lab):
     steps = Steps("course_opens", page)
     with steps("JupyterLab opens on course/ with the 11 chapters"):
-        page.goto(lab.url("lab/tree/course"))
+        page.goto(lab.url("lab/tree/course?reset"))
         page.wait_for_selector(".jp-DirListing-itemName")
         listed = page.locator(".jp-DirListing-itemName").all_inner_texts()
         assert listed == sorted(p.name for p in CoursePaths(REPO).release.iterdir() if p.is_dir())
@@ -156,7 +157,7 @@ def test_a_chapter_goes_from_release_to_an_autograded_score_through_the_ui(page,
         dialog.wait_for(state="hidden")
 
     with steps("the Formgrader lists every chapter"):
-        page.goto(lab.url("lab/tree/course"))
+        page.goto(lab.url("lab/tree/course?reset"))
         open_menu_item(page, "Nbgrader", "Formgrader")
         names = formgrader.locator("#main-table td.name")
         names.first.wait_for()
