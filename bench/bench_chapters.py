@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from unittest import mock
 
 import nbformat
 from nbclient import NotebookClient
@@ -75,7 +74,8 @@ def graded_metrics(nb: nbformat.NotebookNode) -> dict[str, tuple[float, float]]:
 
 class WatchedClient(NotebookClient):
     """nbclient's client, noting when each code cell starts, writes an output and ends, to find the
-    longest time a cell ran silent (:attr:`longest_silence`: (seconds, cell index))."""
+    longest time a cell ran silent: the class attribute :attr:`longest_silence` (seconds, cell
+    index), so take a fresh subclass per run (:func:`run_solution`)."""
 
     longest_silence = (0.0, -1)
 
@@ -86,7 +86,7 @@ class WatchedClient(NotebookClient):
         finally:
             marks = [*self._marks, time.perf_counter()]
             gap = max(after - before for before, after in zip(marks, marks[1:], strict=False))
-            self.longest_silence = max(self.longest_silence, (gap, cell_index))
+            type(self).longest_silence = max(type(self).longest_silence, (gap, cell_index))
 
     def output(self, outs, msg, display_id, cell_index):
         self._marks.append(time.perf_counter())
@@ -100,11 +100,9 @@ def run_solution(chapter: str, scratch: Path) -> tuple[float, dict, tuple[float,
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(solution_path(chapter).parent, work)
     nb = nbformat.read(work / f"{chapter}.ipynb", as_version=4)
-    clients = []
-    watched = lambda *args, **kwargs: clients.append(WatchedClient(*args, **kwargs)) or clients[-1]  # noqa: E731
-    with mock.patch("grader.course.NotebookClient", watched):
-        seconds = execute_notebook(nb, work)
-    return seconds, graded_metrics(nb), clients[0].longest_silence
+    watched = type("WatchedRun", (WatchedClient,), {})
+    seconds = execute_notebook(nb, work, client_class=watched)
+    return seconds, graded_metrics(nb), watched.longest_silence
 
 
 def time_autograde(chapter: str, root: Path, attempt: int) -> float:

@@ -16,6 +16,7 @@ import pytest
 
 from grader.course import REPO, exercises, make_scratch_course, solution_path
 from grader.paths import CoursePaths
+from grader.presentation import COURSE_KERNEL
 from tests.browser import Steps, chromium, jupyterlab
 from tests.notebook_kernel import cell_by_grade_id
 
@@ -99,7 +100,7 @@ def test_the_course_opens_with_its_chapters_its_kernel_and_the_nbgrader_menu(pag
         page.keyboard.press("Escape")
     with steps("the Launcher offers the course's kernel only"):
         cards = page.locator(".jp-Launcher-section:has-text('Notebook') .jp-LauncherCard-label")
-        assert cards.all_inner_texts() == ["Python 3 (CNN course)"]
+        assert cards.all_inner_texts() == [COURSE_KERNEL["display_name"]]
     with steps("no pop-up asks to go online"):
         assert page.locator(".jp-toast-container :text('news')").count() == 0
 
@@ -112,7 +113,7 @@ def test_a_student_notebook_runs_all_to_its_last_cell_with_figures_a_widget_and_
         open_notebook(page, lab, f"course/{NOTEBOOK}")
         page.wait_for_timeout(2000)  # JupyterLab marks a notebook modified, if at all, right after opening
         kernel = page.locator(".jp-NotebookPanel-toolbar .jp-Toolbar-kernelName").first.inner_text()
-        assert kernel == "Python 3 (CNN course)", kernel
+        assert kernel == COURSE_KERNEL["display_name"], kernel
         assert page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").count() == 0, "marked modified"
     with steps("Run All goes past the exercises to the last cell"):
         open_menu_item(page, "Run", "Run All Cells")

@@ -100,22 +100,25 @@ _TOPK_HEAD = _TOPK.split("    ### BEGIN SOLUTION")[0]
 _CAM = solution_source("ch06_pretrained_models", "grad_cam")
 _CAM_HEAD = _CAM[:_CAM.index('    """\n') + len('    """\n')]   # the def line and the docstring
 
+# Lines of the solution cell that several cases edit, and the edits made more than once
+_POOLED = "alphas = tf.reduce_mean(gradients, axis=(1, 2))"
+_PEAKS = "peaks = cams.max(axis=(1, 2), keepdims=True)"
+_RETURN = "return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)"
+_NO_RELU = ("cams = tf.nn.relu(tf.reduce_sum(", "cams = (tf.reduce_sum(")
+_MIN_MAX = (_PEAKS, "cams = cams - cams.min(axis=(1, 2), keepdims=True)\n    " + _PEAKS)
+_NOT_NORMALISED = (_RETURN, "return cams.astype(np.float32)")
+
 _WRONG_CAM = {
-    "no ReLU: negative evidence kept (then scaled by the maximum)": change(
-        _CAM, ("cams = tf.nn.relu(tf.reduce_sum(", "cams = (tf.reduce_sum(")),
-    "no ReLU, min-max scaled to [0, 1]": change(
-        _CAM, ("cams = tf.nn.relu(tf.reduce_sum(", "cams = (tf.reduce_sum("),
-        ("peaks = cams.max(axis=(1, 2), keepdims=True)",
-         "cams = cams - cams.min(axis=(1, 2), keepdims=True)\n    peaks = cams.max(axis=(1, 2), keepdims=True)")),
+    "no ReLU: negative evidence kept (then scaled by the maximum)": change(_CAM, _NO_RELU),
+    "no ReLU, min-max scaled to [0, 1]": change(_CAM, _NO_RELU, _MIN_MAX),
     "gradients not pooled over space: elementwise gradient x activation": change(
-        _CAM, ("alphas = tf.reduce_mean(gradients, axis=(1, 2))", "alphas = gradients"),
+        _CAM, (_POOLED, "alphas = gradients"),
               ("maps * alphas[:, tf.newaxis, tf.newaxis, :]", "maps * alphas")),
     "gradients pooled over the batch too (one-image code run on a batch)": change(
-        _CAM, ("alphas = tf.reduce_mean(gradients, axis=(1, 2))", "alphas = tf.reduce_mean(gradients, axis=(0, 1, 2))[tf.newaxis]")),
+        _CAM, (_POOLED, "alphas = tf.reduce_mean(gradients, axis=(0, 1, 2))[tf.newaxis]")),
     "gradients summed over space instead of averaged, then no normalisation": change(
-        _CAM, ("alphas = tf.reduce_mean(gradients, axis=(1, 2))", "alphas = tf.reduce_sum(gradients, axis=(1, 2))"),
-              ("return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)",
-               "return cams.astype(np.float32)")),
+        _CAM, (_POOLED, "alphas = tf.reduce_sum(gradients, axis=(1, 2))"),
+              _NOT_NORMALISED),
     "the last layer with a spatial output, whatever layer_name says": change(
         _CAM, ("layer = model.get_layer(layer_name)", "layer = [l for l in model.layers if len(l.output.shape) == 4][-1]")),
     "the layer before layer_name": change(
@@ -128,19 +131,14 @@ _WRONG_CAM = {
         _CAM, ("classes = tf.argmax(scores, axis=-1)", "classes = tf.zeros(tf.shape(scores)[:1], tf.int64)")),
     "the gradient of every class's score summed": change(
         _CAM, ("gradients = tape.gradient(class_scores, maps)", "gradients = tape.gradient(scores, maps)")),
-    "no normalisation": change(
-        _CAM, ("return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)",
-               "return cams.astype(np.float32)")),
+    "no normalisation": change(_CAM, _NOT_NORMALISED),
     "normalised over the whole batch, not per image": change(
-        _CAM, ("peaks = cams.max(axis=(1, 2), keepdims=True)", "peaks = np.full((len(cams), 1, 1), cams.max())")),
-    "min-max scaled: (L - min) / (max - min)": change(
-        _CAM, ("peaks = cams.max(axis=(1, 2), keepdims=True)",
-               "cams = cams - cams.min(axis=(1, 2), keepdims=True)\n    peaks = cams.max(axis=(1, 2), keepdims=True)")),
+        _CAM, (_PEAKS, "peaks = np.full((len(cams), 1, 1), cams.max())")),
+    "min-max scaled: (L - min) / (max - min)": change(_CAM, _MIN_MAX),
     "an all-zero map divided by its zero maximum (NaN)": change(
-        _CAM, ("return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)",
-               "return (cams / peaks).astype(np.float32)")),
+        _CAM, (_RETURN, "return (cams / peaks).astype(np.float32)")),
     "upsampled to the input's size": change(
-        _CAM, ("return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)",
+        _CAM, (_RETURN,
                "cams = np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0)\n"
                "    return tf.image.resize(cams[..., np.newaxis], images.shape[1:3]).numpy()[..., 0].astype(np.float32)")),
     "returns float64": change(
@@ -180,12 +178,12 @@ _RIGHT_CAM = {
     return np.array(result, dtype=np.float32)
 ''',
     "divided by the maximum plus a small epsilon": change(
-        _CAM, ("return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)",
+        _CAM, (_RETURN,
                "return (cams / (peaks + 1e-10)).astype(np.float32)")),
     "NumPy in float64 for the weighted sum, the Keras tutorial's division per image": change(
         _CAM, ("cams = tf.nn.relu(tf.reduce_sum(maps * alphas[:, tf.newaxis, tf.newaxis, :], axis=-1)).numpy()",
                "cams = np.maximum(np.einsum('nhwk,nk->nhw', maps.numpy().astype(np.float64), alphas.numpy().astype(np.float64)), 0)"),
-              ("return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).astype(np.float32)",
+              (_RETURN,
                "return np.stack([c / c.max() if c.max() > 0 else c for c in cams]).astype(np.float32)")),
 }
 
