@@ -2,7 +2,8 @@
 # One-command set-up of the course (run again at any time: every step is idempotent).
 #   1. the Debian packages with Fashion-MNIST, bubblewrap (the grading sandbox), PostgreSQL (a
 #      shared gradebook; the tests start a private server) and Chromium (the browser tests drive it
-#      with Playwright) when run as root on Debian; otherwise says what to do
+#      with Playwright) and Graphviz (keras.utils.plot_model's diagrams) when run as root on Debian;
+#      otherwise says what to do
 #   2. a Python 3.11 virtual environment in .venv with the pinned packages (pyproject.toml,
 #      requirements.lock) and the helper package cvcourse, editable
 #   3. a Jupyter kernel "Python 3 (CNN course)" for front-ends outside the venv, the nbgrader extensions,
@@ -15,20 +16,22 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
 
-step "Debian packages: Fashion-MNIST (dataset-fashion-mnist), the grading sandbox (bubblewrap), PostgreSQL, Chromium"
+step "Debian packages: Fashion-MNIST (dataset-fashion-mnist), the grading sandbox (bubblewrap), PostgreSQL, Chromium, Graphviz"
 missing=()
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing+=(dataset-fashion-mnist)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)  # the browser tests (tests/test_browser.py) drive it
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)  # keras.utils.plot_model's architecture diagrams
 if [ ${#missing[@]} -eq 0 ]; then
-    note "already installed: Fashion-MNIST in /usr/share/datasets/fashion-mnist, bwrap, PostgreSQL"
+    note "already installed: Fashion-MNIST in /usr/share/datasets/fashion-mnist, bwrap, PostgreSQL, Chromium, Graphviz"
 elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     if ! { apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; }; }; then
         note "could not install ${missing[*]}: chapters using Fashion-MNIST will need \`make fetch\` on a"
         note "connected machine, instructors need bubblewrap to grade (\`python -m grader grade\`),"
-        note "the PostgreSQL gradebook tests need postgresql and the browser tests chromium"
+        note "the PostgreSQL gradebook tests need postgresql and the browser tests chromium;"
+        note "without graphviz the chapters print their architecture diagrams as text"
     else
         note "installed ${missing[*]}"
     fi
@@ -36,12 +39,13 @@ elif command -v apt-get >/dev/null 2>&1; then
     note "not root: run \`sudo apt-get install ${missing[*]}\`"
     note "(without the data package, \`make fetch\` downloads Fashion-MNIST into data/cache; bubblewrap is"
     note " only needed by instructors, to grade submissions in a sandbox; postgresql by the tests of a"
-    note " shared gradebook; chromium by the browser tests)"
+    note " shared gradebook; chromium by the browser tests; graphviz draws the architecture diagrams)"
 else
     note "not Debian: run \`make fetch\` once with a network to cache Fashion-MNIST in data/cache;"
     note "instructors grade on Linux with bubblewrap installed, as root (see README, Instructors);"
     note "the shared-gradebook tests need PostgreSQL's server programs (initdb, postgres) installed;"
-    note "the browser tests need Chromium at /usr/bin/chromium (or CHROMIUM=/path/to/chromium)"
+    note "the browser tests need Chromium at /usr/bin/chromium (or CHROMIUM=/path/to/chromium);"
+    note "install Graphviz (macOS: brew install graphviz; conda: environment.yml has it) for the diagrams"
 fi
 
 step "Python 3.11 virtual environment in .venv"
