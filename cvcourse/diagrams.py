@@ -5,6 +5,9 @@ Graphviz's ``dot``; ``make setup`` installs both on Debian) and returns it as a 
 ``make html`` and the slides show. Without Graphviz it prints the model's layers as text and says
 how to install it, so a chapter still runs to its end.
 
+:func:`show_unit` opens a residual unit (a custom layer, one box for ``plot_model``) into its own
+sublayers; :func:`show_stages` draws a ResNet's stages from its layers.
+
 :func:`show_yolo_output` draws what one forward pass of a YOLO detector returns: an S x S grid over
 the image, and the B * 5 + C numbers of one cell, read from the model's output shape.
 
@@ -23,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 import keras
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import ConnectionPatch, Rectangle
 
@@ -89,6 +93,132 @@ def show_model(
             dpi=dpi,
         )
         return Image(data=path.read_bytes(), format="png")
+
+
+def layer_label(layer) -> str:
+    """What a layer does, in a few words read from its configuration.
+
+    >>> import keras
+    >>> layer_label(keras.layers.Conv2D(128, 3, strides=2))
+    'conv 3x3, 128 filters, stride 2'
+    >>> layer_label(keras.layers.BatchNormalization())
+    'batch norm'
+    """
+    config, kind = layer.get_config(), type(layer).__name__
+    stride = int(np.ravel(config.get("strides", 1))[0])
+    step = f", stride {stride}" if stride > 1 else ""
+    if "kernel_size" in config and "filters" in config:
+        return "conv {}x{}, {} filters".format(*config["kernel_size"], config["filters"]) + step
+    if "pool_size" in config:
+        return "{} pool {}x{}".format(kind[:3].lower(), *config["pool_size"]) + step
+    if "units" in config:
+        return f"dense {config['units']}, {config['activation']}"
+    if kind == "Activation":
+        return str(config["activation"])
+    names = {"BatchNormalization": "batch norm", "GlobalAveragePooling2D": "global average pool"}
+    return names.get(kind, layer.name)
+
+
+def _layer_list(unit, attribute: str) -> list:
+    layers = getattr(unit, attribute, None)
+    if not isinstance(layers, (list, tuple)) or not all(isinstance(x, keras.layers.Layer) for x in layers):
+        raise TypeError(
+            f"show_unit draws a unit whose `{attribute}` is a list of Keras layers (as chapter 5's "
+            f"ResidualUnit has); {type(unit).__name__}.{attribute} is {type(layers).__name__}"
+        )
+    return list(layers)
+
+
+def show_unit(unit: keras.layers.Layer, input_shape: tuple[int, ...], **options):
+    """Draw a residual unit from its own sublayers: ``keras.utils.plot_model`` shows a custom layer as
+    one box, so this builds `unit` on a ``keras.Input`` of `input_shape`, calls its ``main_layers``
+    one after the other and its ``skip_layers`` beside them, adds the two paths and applies the unit's
+    ``activation``. Each sublayer is renamed after its configuration (:func:`layer_label`), so pass a
+    unit made for the picture. `options` go to :func:`show_model`.
+
+    >>> # picture = show_unit(ResidualUnit(128, strides=2), (56, 56, 64))   # chapter 5
+    """
+    if not isinstance(unit, keras.layers.Layer):
+        raise TypeError(f"show_unit expected a Keras layer (a residual unit), got {type(unit).__name__}")
+    inputs = keras.Input(tuple(input_shape), name="input")
+    unit(inputs)  # builds the unit: a `build` may add a projection when the shapes differ
+    main, skip = inputs, inputs
+    for path, attribute in (("main", "main_layers"), ("skip", "skip_layers")):
+        for k, layer in enumerate(_layer_list(unit, attribute), start=1):
+            layer.name = f"{path} {k}: {layer_label(layer)}"
+            if path == "main":
+                main = layer(main)
+            else:
+                skip = layer(skip)
+    activation = keras.layers.Activation(getattr(unit, "activation", "linear"))
+    activation.name = f"{layer_label(activation)} after the addition"
+    outputs = activation(keras.layers.Add(name="main + skip")([main, skip]))
+    return show_model(keras.Model(inputs, outputs), **options)
+
+
+def _has_projection(unit) -> bool:
+    """True when the unit's weights include a 1x1 kernel: a projection on its skip path."""
+    return any(len(w.shape) == 4 and tuple(w.shape[:2]) == (1, 1) for w in unit.weights)
+
+
+def show_stages(model: keras.Model, unit_class: type) -> Figure:
+    """The stages of a ResNet, read from its layers: the stem, each run of `unit_class` layers with one
+    number of filters, and the head. Every unit is a box as high as its output is wide, hatched when
+    it has a projection on its skip path; the texts come from the layers' configurations and shapes.
+
+    >>> # fig = show_stages(build_resnet34(), ResidualUnit)   # chapter 5
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"show_stages expected a keras.Model, got {type(model).__name__}")
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    units = [layer for layer in layers if isinstance(layer, unit_class)]
+    if not units:
+        raise ValueError(f"{model.name} has no {unit_class.__name__} among its layers")
+    groups = [("stem", layers[: layers.index(units[0])])]
+    for unit in units:
+        if groups[-1][0] != unit.get_config()["filters"]:
+            groups.append((unit.get_config()["filters"], []))
+        groups[-1][1].append(unit)
+    groups.append(("head", layers[layers.index(units[-1]) + 1 :]))
+    tallest = max(unit.output.shape[1] for unit in units)
+    unnamed = (keras.layers.BatchNormalization, keras.layers.Activation)  # not listed in the stem
+
+    fig, ax = plotting._subplots(1, 1, figsize=(10, 3.4))
+    ax = ax[0, 0]
+    x = 0.0
+    for index, (filters, members) in enumerate(groups):
+        output = members[-1].output.shape if members else units[0].input.shape
+        if filters in ("stem", "head"):
+            names = [layer_label(layer) for layer in members if not isinstance(layer, unnamed)]
+            label = "\n".join([filters, *names])
+            boxes = [(2.4, output[1] if len(output) == 4 else 1, False)]
+        else:
+            stride = int(np.ravel(members[0].get_config().get("strides", 1))[0])
+            label = f"stage {index}\n{len(members)} units, {filters} filters\nfirst: stride {stride}"
+            boxes = [(0.62, unit.output.shape[1], _has_projection(unit)) for unit in members]
+        width = sum(w for w, _, _ in boxes) + 0.2 * (len(boxes) - 1)
+        room = max(4.4, width, 0.24 * max(len(line) for line in label.split("\n")))  # 10-point text
+        left = x + (room - width) / 2
+        for w, size, projection in boxes:
+            height = max(4 * size / tallest, 0.12)
+            colour = plotting._MASK_COLORS[index % 10]
+            ax.add_patch(Rectangle((left, -height / 2), w, height, facecolor=colour, alpha=0.8,
+                                   edgecolor="black", hatch="///" if projection else None))
+            left += w + 0.2
+        ax.text(x + room / 2, 2.3, label, ha="center", va="bottom", fontsize=10)
+        ax.text(x + room / 2, -2.3, "×".join(map(str, output[1:])), ha="center", va="top", fontsize=11,
+                weight="bold")
+        x += room + 0.3
+    ax.add_patch(Rectangle((0, 0), 0, 0, facecolor="white", edgecolor="black", hatch="///",
+                           label="projection on the skip path"))
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.2), frameon=False, fontsize=10)
+    ax.set(xlim=(-0.2, x), ylim=(-3, 4.6))
+    ax.axis("off")
+    image = "×".join(map(str, model.input.shape[1:]))
+    ax.set_title(f"{model.name} on {image} images: {len(units)} {unit_class.__name__}s, "
+                 "each as high as its output is wide", fontsize=11)
+    fig.set_size_inches(0.36 * x, 3.4)  # 0.36 inch per unit of x: the room the texts were given
+    return fig
 
 
 def _grid_size(output_shape, boxes_per_cell: int, num_classes: int) -> int:
@@ -175,4 +305,5 @@ def show_yolo_output(
     return fig
 
 
-__all__ = ["GRAPHVIZ_HINT", "graphviz_available", "show_model", "show_yolo_output"]
+__all__ = ["GRAPHVIZ_HINT", "graphviz_available", "layer_label", "show_model", "show_stages", "show_unit",
+           "show_yolo_output"]

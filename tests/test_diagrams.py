@@ -100,3 +100,84 @@ def test_show_yolo_output_draws_the_grid_and_one_cells_numbers():
 def test_show_yolo_output_explains_a_shape_that_does_not_fit(shape, cell, words):
     with pytest.raises(ValueError, match=words):
         diagrams.show_yolo_output(np.zeros((70, 70)), shape, 2, 20, cell=cell)
+
+
+class TinyUnit(keras.layers.Layer):
+    """A residual unit as chapter 5 writes one: lists `main_layers` and `skip_layers`, a projection
+    added in `build` when the shapes differ."""
+
+    def __init__(self, filters, strides=1, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.strides, self.activation = filters, strides, keras.activations.get("relu")
+        self.main_layers = [keras.layers.Conv2D(filters, 3, strides=strides, padding="same"),
+                            keras.layers.BatchNormalization()]
+        self.skip_layers = []
+
+    def build(self, input_shape):
+        if self.strides > 1 or input_shape[-1] != self.filters:
+            self.skip_layers = [keras.layers.Conv2D(self.filters, 1, strides=self.strides)]
+
+    def call(self, inputs):
+        z, skip = inputs, inputs
+        for layer in self.main_layers:
+            z = layer(z)
+        for layer in self.skip_layers:
+            skip = layer(skip)
+        return self.activation(z + skip)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "strides": self.strides}
+
+
+@pytest.mark.parametrize(
+    ("layer", "label"),
+    [
+        (keras.layers.Conv2D(64, 7, strides=2), "conv 7x7, 64 filters, stride 2"),
+        (keras.layers.Conv2D(8, 1), "conv 1x1, 8 filters"),
+        (keras.layers.MaxPooling2D(3, strides=2), "max pool 3x3, stride 2"),
+        (keras.layers.Dense(10, activation="softmax"), "dense 10, softmax"),
+        (keras.layers.Activation("relu"), "relu"),
+        (keras.layers.GlobalAveragePooling2D(), "global average pool"),
+        (keras.layers.Flatten(name="flat"), "flat"),
+    ],
+)
+def test_layer_label_reads_the_configuration(layer, label):
+    assert diagrams.layer_label(layer) == label
+
+
+def test_show_unit_opens_the_unit_into_its_own_layers(monkeypatch):
+    monkeypatch.setattr(diagrams, "show_model", lambda model, **options: model)  # the model it would draw
+    identity = diagrams.show_unit(TinyUnit(8), (16, 16, 8))
+    names = [layer.name for layer in identity.layers]
+    assert names == ["input", "main 1: conv 3x3, 8 filters", "main 2: batch norm", "main + skip",
+                     "relu after the addition"]
+    projection = diagrams.show_unit(TinyUnit(16, strides=2), (16, 16, 8))
+    assert "skip 1: conv 1x1, 16 filters, stride 2" in [layer.name for layer in projection.layers]
+    assert projection.output_shape == (None, 8, 8, 16)
+
+
+def test_show_unit_names_what_a_unit_lacks():
+    with pytest.raises(TypeError, match="main_layers"):
+        diagrams.show_unit(keras.layers.Dense(3), (4,))
+
+
+def test_show_stages_draws_one_box_per_unit_hatched_where_projected():
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same")(inputs)
+    for filters, strides in [(8, 1), (8, 1), (16, 2), (16, 1)]:
+        x = TinyUnit(filters, strides)(x)
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.GlobalAveragePooling2D()(x)), name="tiny")
+    fig = diagrams.show_stages(model, TinyUnit)
+    ax = fig.axes[0]
+    boxes = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_width() > 0]
+    assert len(boxes) == 2 + 4  # stem, head, four units
+    hatched = [p for p in boxes if p.get_hatch()]
+    assert len(hatched) == 1  # only the stride-2 unit projects
+    texts = [t.get_text() for t in ax.texts]
+    assert "stage 1\n2 units, 8 filters\nfirst: stride 1" in texts and "8×8×16" in texts
+    assert "4 TinyUnits" in ax.get_title()
+
+
+def test_show_stages_needs_the_unit_class_in_the_model():
+    with pytest.raises(ValueError, match="no TinyUnit"):
+        diagrams.show_stages(two_branch_model(), TinyUnit)

@@ -1,10 +1,13 @@
 """Plausible mistakes and unusual correct answers, one module per chapter (see CONTRIBUTING.md).
 
 The modules are loaded by path by tests/solution_runs.py and checked by tests/test_mutants.py;
-they share :func:`change` and :func:`solution_source`.
+they share :func:`change`, :func:`solution_source` and :func:`with_body`.
 """
 
 from __future__ import annotations
+
+import ast
+import textwrap
 
 import nbformat
 
@@ -34,3 +37,22 @@ def solution_source(chapter: str, exercise: str) -> str:
     source = cell_by_grade_id(nbformat.read(solution_path(chapter), as_version=4), exercise).source
     markers = ("### BEGIN SOLUTION", "### END SOLUTION")
     return "\n".join(line for line in source.split("\n") if line.strip() not in markers) + "\n"
+
+
+def with_body(source: str, body: str) -> str:
+    r"""``source``, a cell that defines one function, with everything after the function's def line
+    and docstring replaced by ``body`` (indented as the function's body): another way of writing the
+    function, under the solution's own signature.
+
+    >>> with_body('def f(x):\n    "Twice x."\n    return 2 * x\n', "return x + x")
+    'def f(x):\n    "Twice x."\n    return x + x\n'
+    """
+    functions = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
+    assert len(functions) == 1, "with_body edits a cell that defines one function"
+    first = functions[0].body[0]
+    has_docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(
+        first.value.value, str
+    )
+    kept = first.end_lineno if has_docstring else first.lineno - 1
+    head = "".join(source.splitlines(keepends=True)[:kept])
+    return head + textwrap.indent(textwrap.dedent(body).strip("\n") + "\n", "    ")

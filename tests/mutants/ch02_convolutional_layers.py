@@ -2,208 +2,110 @@
 
 Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
 that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
+Most cases are the solution cell as solutions/ has it (`solution_source`) with an edit made by
+`change` (tests/mutants/__init__.py), which fails when the text it replaces is no longer there; the
+others are programs of their own, or keep the solution's def line and docstring and write the body
+their own way (`with_body`).
 """
 
-from tests.mutants import change, solution_source
+from tests.mutants import change, solution_source, with_body
+
+CHAPTER = "ch02_convolutional_layers"
 
 # ----------------------------------------------------------------------------- conv_output_size
 
-_SIZE = """
-def conv_output_size(n, kernel_size, stride=1, padding="valid"):
-    {body}
-"""
-
-
-def _size(body):
-    return _SIZE.format(body=body.strip().replace("\n", "\n    "))
-
+_SIZE = solution_source(CHAPTER, "conv_output_size")
+_SAME = "return -(-n // stride)"
+_P = 'p = 0 if padding == "valid" else int(padding)'
+_VALID = "return (n + 2 * p - kernel_size) // stride + 1"
+_IMPORT_MATH = ('    if padding == "same":\n', '    import math\n    if padding == "same":\n')
 
 WRONG_SIZE = {
-    "forgets the +1": _size("""
-if padding == "same":
-    return -(-n // stride)
-p = 0 if padding == "valid" else padding
-return (n + 2 * p - kernel_size) // stride
-"""),
-    "ceil instead of floor for valid/int padding": _size("""
-import math
-if padding == "same":
-    return math.ceil(n / stride)
-p = 0 if padding == "valid" else padding
-return math.ceil((n + 2 * p - kernel_size) / stride) + 1
-"""),
-    "'same' returns n whatever the stride": _size("""
-if padding == "same":
-    return n
-p = 0 if padding == "valid" else padding
-return (n + 2 * p - kernel_size) // stride + 1
-"""),
-    "'same' as floor(n / s)": _size("""
-if padding == "same":
-    return n // stride
-p = 0 if padding == "valid" else padding
-return (n + 2 * p - kernel_size) // stride + 1
-"""),
-    "'same' as p = k // 2 (wrong for even kernels)": _size("""
-p = {"valid": 0, "same": kernel_size // 2}.get(padding, padding)
-return (n + 2 * p - kernel_size) // stride + 1
-"""),
-    "integer padding added on one side only": _size("""
-if padding == "same":
-    return -(-n // stride)
-p = 0 if padding == "valid" else padding
-return (n + p - kernel_size) // stride + 1
-"""),
-    "true division: returns a float": _size("""
-if padding == "same":
-    return -(-n // stride)
-p = 0 if padding == "valid" else padding
-return (n + 2 * p - kernel_size) / stride + 1
-"""),
-    "ignores the stride": _size("""
-if padding == "same":
-    return n
-p = 0 if padding == "valid" else padding
-return n + 2 * p - kernel_size + 1
-"""),
-    "rounds instead of flooring": _size("""
-if padding == "same":
-    return -(-n // stride)
-p = 0 if padding == "valid" else padding
-return round((n + 2 * p - kernel_size) / stride) + 1
-"""),
-    "integer padding ignored (treated as valid)": _size("""
-if padding == "same":
-    return -(-n // stride)
-return (n - kernel_size) // stride + 1
-"""),
+    "forgets the +1": change(_SIZE, (_VALID, "return (n + 2 * p - kernel_size) // stride")),
+    "ceil instead of floor for valid/int padding": change(
+        _SIZE, _IMPORT_MATH, (_SAME, "return math.ceil(n / stride)"),
+        (_VALID, "return math.ceil((n + 2 * p - kernel_size) / stride) + 1")),
+    "'same' returns n whatever the stride": change(_SIZE, (_SAME, "return n")),
+    "'same' as floor(n / s)": change(_SIZE, (_SAME, "return n // stride")),
+    "'same' as p = k // 2 (wrong for even kernels)": change(
+        _SIZE, (f'    if padding == "same":\n        {_SAME}\n', ""),
+        (_P, 'p = {"valid": 0, "same": kernel_size // 2}.get(padding, padding)')),
+    "integer padding added on one side only": change(
+        _SIZE, ("n + 2 * p - kernel_size", "n + p - kernel_size")),
+    "true division: returns a float": change(
+        _SIZE, (_VALID, "return (n + 2 * p - kernel_size) / stride + 1")),
+    "ignores the stride": change(_SIZE, (_SAME, "return n"), (_VALID, "return n + 2 * p - kernel_size + 1")),
+    "rounds instead of flooring": change(
+        _SIZE, (_VALID, "return round((n + 2 * p - kernel_size) / stride) + 1")),
+    "integer padding ignored (treated as valid)": change(
+        _SIZE, (f"    {_P}\n", ""), (_VALID, "return (n - kernel_size) // stride + 1")),
 }
 
 RIGHT_SIZE = {
-    "math.floor / math.ceil": _size("""
-import math
-if padding == "same":
-    return math.ceil(n / stride)
-p = 0 if padding == "valid" else padding
-return math.floor((n + 2 * p - kernel_size) / stride) + 1
+    "math.floor / math.ceil": change(
+        _SIZE, _IMPORT_MATH, (_SAME, "return math.ceil(n / stride)"),
+        (_VALID, "return math.floor((n + 2 * p - kernel_size) / stride) + 1")),
+    "counts the window positions with range()": with_body(_SIZE, """
+    if padding == "same":
+        return len(range(0, n, stride))
+    p = {"valid": 0}.get(padding, padding)
+    return len(range(0, n + 2 * p - kernel_size + 1, stride))
 """),
-    "counts the window positions with range()": _size("""
-if padding == "same":
-    return len(range(0, n, stride))
-p = {"valid": 0}.get(padding, padding)
-return len(range(0, n + 2 * p - kernel_size + 1, stride))
-"""),
-    "NumPy integers, 'same' via TensorFlow's total padding": _size("""
-import numpy
-if isinstance(padding, str) and padding.lower() == "same":
-    out = numpy.int64((n + stride - 1) // stride)
-    return out
-pad = numpy.int64(0 if padding == "valid" else padding)
-return numpy.int64((n + 2 * pad - kernel_size) // stride + 1)
+    "NumPy integers, 'same' via TensorFlow's total padding": with_body(_SIZE, """
+    import numpy
+    if isinstance(padding, str) and padding.lower() == "same":
+        out = numpy.int64((n + stride - 1) // stride)
+        return out
+    pad = numpy.int64(0 if padding == "valid" else padding)
+    return numpy.int64((n + 2 * pad - kernel_size) // stride + 1)
 """),
 }
 
 # ----------------------------------------------------------------------------- conv2d_forward
 
-_PAD_TF = """
-    n, h, w, _ = x.shape
-    kh, kw, _, c_out = weights.shape
-    if padding == "same":
-        h_out, w_out = -(-h // stride), -(-w // stride)
-        ph = max((h_out - 1) * stride + kh - h, 0)
-        pw = max((w_out - 1) * stride + kw - w, 0)
-        x = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
-    else:
-        h_out, w_out = (h - kh) // stride + 1, (w - kw) // stride + 1
-"""
-
-
-def _forward(prologue, loop, epilogue="    return out + bias\n"):
-    return (
-        'def conv2d_forward(x, weights, bias, stride=1, padding="valid"):\n'
-        "    x = np.asarray(x, dtype=np.float64)\n"
-        "    weights = np.asarray(weights, dtype=np.float64)\n"
-        + prologue
-        + "    out = np.empty((n, h_out, w_out, c_out))\n"
-        + loop
-        + epilogue
-    )
-
-
-_LOOP = """    for i in range(h_out):
-        for j in range(w_out):
-            window = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
-            out[:, i, j, :] = np.tensordot(window, weights, axes=([1, 2, 3], [0, 1, 2]))
-"""
+_FORWARD = solution_source(CHAPTER, "conv2d_forward")
+# the solution's padding and output size: from its first line to the output array's allocation
+_PADDING = _FORWARD[_FORWARD.index('    if padding == "same":\n'):_FORWARD.index("    out = np.empty(")]
+_WINDOW = "window = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]"
+_PRODUCT = "np.tensordot(window, weights, axes=([1, 2, 3], [0, 1, 2]))"
+_BIAS = "return out + np.asarray(bias, dtype=np.float64)"
+_VALID_SIZE = "(h - kh) // stride + 1, (w - kw) // stride + 1"
 
 WRONG_FORWARD = {
-    "forgets the bias": _forward(_PAD_TF, _LOOP, "    return out\n"),
-    "flips the kernel (true convolution)": _forward(
-        _PAD_TF, _LOOP.replace("np.tensordot(window, weights", "np.tensordot(window, weights[::-1, ::-1]")
-    ),
-    "puts the extra zero of odd padding at the top/left": _forward(
-        _PAD_TF.replace(
-            "(ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2)",
-            "(ph - ph // 2, ph // 2), (pw - pw // 2, pw // 2)",
-        ),
-        _LOOP,
-    ),
-    "pads k // 2 on every side for 'same' (wrong for even kernels)": _forward(
-        """    n, h, w, _ = x.shape
-    kh, kw, _, c_out = weights.shape
+    "forgets the bias": change(_FORWARD, (_BIAS, "return out")),
+    "flips the kernel (true convolution)": change(
+        _FORWARD, ("np.tensordot(window, weights,", "np.tensordot(window, weights[::-1, ::-1],")),
+    "puts the extra zero of odd padding at the top/left": change(
+        _FORWARD, ("(pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2)",
+                   "(pad_h - pad_h // 2, pad_h // 2), (pad_w - pad_w // 2, pad_w // 2)")),
+    "pads k // 2 on every side for 'same' (wrong for even kernels)": change(_FORWARD, (_PADDING, """\
     if padding == "same":
         x = np.pad(x, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
     h_out = (x.shape[1] - kh) // stride + 1
     w_out = (x.shape[2] - kw) // stride + 1
-""",
-        _LOOP,
-    ),
-    "ignores the stride": _forward(
-        _PAD_TF.replace("(h - kh) // stride + 1, (w - kw) // stride + 1", "h - kh + 1, w - kw + 1")
-        .replace("-(-h // stride), -(-w // stride)", "h, w")
-        .replace("(h_out - 1) * stride", "(h_out - 1)")
-        .replace("(w_out - 1) * stride", "(w_out - 1)"),
-        _LOOP.replace("i * stride", "i").replace("j * stride", "j"),
-    ),
-    "'same' with a stride: pads as for stride 1, then subsamples": _forward(
-        """    n, h, w, _ = x.shape
-    kh, kw, _, c_out = weights.shape
+""")),
+    "ignores the stride": change(
+        _FORWARD, (_VALID_SIZE, "h - kh + 1, w - kw + 1"), ("-(-h // stride), -(-w // stride)", "h, w"),
+        ("(h_out - 1) * stride", "(h_out - 1)"), ("(w_out - 1) * stride", "(w_out - 1)"),
+        ("i * stride", "i"), ("j * stride", "j")),
+    "'same' with a stride: pads as for stride 1, then subsamples": change(_FORWARD, (_PADDING, """\
     if padding == "same":
         x = np.pad(x, ((0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0)))
     h_out = (x.shape[1] - kh) // stride + 1
     w_out = (x.shape[2] - kw) // stride + 1
-""",
-        _LOOP,
-    ),
-    "strides the rows only": _forward(
-        _PAD_TF.replace("(w - kw) // stride + 1", "w - kw + 1")
-        .replace("-(-w // stride)", "w")
-        .replace("(w_out - 1) * stride", "(w_out - 1)"),
-        _LOOP.replace("j * stride:j * stride + kw", "j:j + kw"),
-    ),
-    "swaps the kernel's row and column axes": _forward(
-        _PAD_TF,
-        _LOOP.replace("axes=([1, 2, 3], [0, 1, 2])", "axes=([2, 1, 3], [0, 1, 2])").replace(
-            "window = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]",
-            "window = x[:, i * stride:i * stride + kw, j * stride:j * stride + kh, :]",
-        ),
-    ),
-    "im2col with the window flattened in the wrong axis order": _forward(
-        _PAD_TF,
-        """    w_matrix = weights.reshape(-1, c_out)
-    for i in range(h_out):
-        for j in range(w_out):
-            window = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
-            out[:, i, j, :] = window.transpose(0, 3, 1, 2).reshape(n, -1) @ w_matrix
-""",
-    ),
-    "does not sum over the input channels (uses channel 0 only)": _forward(
-        _PAD_TF,
-        _LOOP.replace(
-            "np.tensordot(window, weights, axes=([1, 2, 3], [0, 1, 2]))",
-            "np.tensordot(window[..., 0], weights[:, :, 0, :], axes=([1, 2], [0, 1]))",
-        ),
-    ),
+""")),
+    "strides the rows only": change(
+        _FORWARD, ("(w - kw) // stride + 1", "w - kw + 1"), ("-(-w // stride)", "w"),
+        ("(w_out - 1) * stride", "(w_out - 1)"), ("j * stride:j * stride + kw", "j:j + kw")),
+    "swaps the kernel's row and column axes": change(
+        _FORWARD, ("axes=([1, 2, 3], [0, 1, 2])", "axes=([2, 1, 3], [0, 1, 2])"),
+        (_WINDOW, "window = x[:, i * stride:i * stride + kw, j * stride:j * stride + kh, :]")),
+    "im2col with the window flattened in the wrong axis order": change(
+        _FORWARD, ("    for i in range(h_out):\n",
+                   "    w_matrix = weights.reshape(-1, c_out)\n    for i in range(h_out):\n"),
+        (_PRODUCT, "window.transpose(0, 3, 1, 2).reshape(n, -1) @ w_matrix")),
+    "does not sum over the input channels (uses channel 0 only)": change(
+        _FORWARD, (_PRODUCT, "np.tensordot(window[..., 0], weights[:, :, 0, :], axes=([1, 2], [0, 1]))")),
     "calls SciPy's correlate instead of writing the sum": """
 def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
     from scipy.signal import correlate
@@ -226,16 +128,12 @@ def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
 def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
     return tf.nn.conv2d(x, weights, strides=stride, padding=padding.upper()).numpy() + bias
 """,
-    "valid output one row and column too small": _forward(
-        _PAD_TF.replace(
-            "(h - kh) // stride + 1, (w - kw) // stride + 1", "(h - kh) // stride, (w - kw) // stride"
-        ),
-        _LOOP,
-    ),
+    "valid output one row and column too small": change(
+        _FORWARD, (_VALID_SIZE, "(h - kh) // stride, (w - kw) // stride")),
 }
 
 RIGHT_FORWARD = {
-    "the reference loop over output positions": _forward(_PAD_TF, _LOOP),
+    "the reference loop over output positions": change(_FORWARD, (_BIAS, "return out + bias")),
     "vectorised: sliding_window_view + einsum": """
 def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
     x = np.asarray(x, dtype=np.float32)
@@ -296,7 +194,7 @@ def conv2d_forward(x, weights, bias, stride=1, padding="valid"):
 
 # ----------------------------------------------------------------------------- conv2d_backward
 
-_BACKWARD = solution_source("ch02_convolutional_layers", "conv2d_backward")
+_BACKWARD = solution_source(CHAPTER, "conv2d_backward")
 _DW = "            dw += np.tensordot(x_pad[:, rows, cols, :], dout[:, i, j, :], axes=([0], [0]))\n"
 _DX = "            dx_pad[:, rows, cols, :] += np.tensordot(dout[:, i, j, :], weights, axes=([1], [3]))\n"
 _WINDOW = "rows, cols = slice(i * stride, i * stride + kh), slice(j * stride, j * stride + kw)"
@@ -384,92 +282,69 @@ def conv2d_backward(dout, x, weights, stride=1, padding="valid"):
 
 # ----------------------------------------------------------------------------- conv_params
 
-_PARAMS = """
-def conv_params(kernel_size, in_channels, filters, use_bias=True):
-    {body}
+_PARAMS = solution_source(CHAPTER, "conv_params")
+_KERNEL = """\
+    if isinstance(kernel_size, (int, np.integer)):
+        kh = kw = int(kernel_size)
+    else:
+        kh, kw = (int(v) for v in kernel_size)
 """
-
-
-def _params(body):
-    return _PARAMS.format(body=body.strip().replace("\n", "\n    "))
-
-
-_KERNEL = """
-kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, (int, np.integer)) else kernel_size
-"""
+_COUNT = "return (kh * kw * int(in_channels) + (1 if use_bias else 0)) * int(filters)"
 
 WRONG_PARAMS = {
-    "forgets the input channels": _params(_KERNEL + "return (kh * kw + int(use_bias)) * filters"),
-    "one bias per input channel and filter": _params(
-        _KERNEL + "return (kh * kw + int(use_bias)) * in_channels * filters"
-    ),
-    "ignores use_bias": _params(_KERNEL + "return (kh * kw * in_channels + 1) * filters"),
-    "one bias for the whole layer": _params(
-        _KERNEL + "return kh * kw * in_channels * filters + int(use_bias)"
-    ),
-    "a pair (kh, kw) read as kh × kh": _params("""
-k = kernel_size if isinstance(kernel_size, (int, np.integer)) else kernel_size[0]
-return (k * k * in_channels + int(use_bias)) * filters
-"""),
-    "square kernels only (a pair raises)": _params(
-        "return (kernel_size**2 * in_channels + int(use_bias)) * filters"
-    ),
-    "returns a float": _params(_KERNEL + "return float((kh * kw * in_channels + int(use_bias)) * filters)"),
-    "counts the filters' channels as the output channels": _params(
-        _KERNEL + "return (kh * kw * filters + int(use_bias)) * in_channels"
-    ),
+    "forgets the input channels": change(
+        _PARAMS, (_COUNT, "return (kh * kw + (1 if use_bias else 0)) * int(filters)")),
+    "one bias per input channel and filter": change(
+        _PARAMS, (_COUNT, "return (kh * kw + (1 if use_bias else 0)) * int(in_channels) * int(filters)")),
+    "ignores use_bias": change(_PARAMS, ("(1 if use_bias else 0)", "1")),
+    "one bias for the whole layer": change(
+        _PARAMS, (_COUNT, "return kh * kw * int(in_channels) * int(filters) + (1 if use_bias else 0)")),
+    "a pair (kh, kw) read as kh × kh": change(
+        _PARAMS, ("kh, kw = (int(v) for v in kernel_size)", "kh = kw = int(kernel_size[0])")),
+    "square kernels only (a pair raises)": change(_PARAMS, (_KERNEL, ""), ("kh * kw", "kernel_size**2")),
+    "returns a float": change(
+        _PARAMS, (_COUNT, "return float(" + _COUNT.removeprefix("return ") + ")")),
+    "counts the filters' channels as the output channels": change(
+        _PARAMS, (_COUNT, "return (kh * kw * int(filters) + (1 if use_bias else 0)) * int(in_channels)")),
 }
 
 RIGHT_PARAMS = {
-    "math.prod over the kernel shape": _params("""
-import math
-shape = (kernel_size, kernel_size) if not hasattr(kernel_size, "__len__") else tuple(kernel_size)
-weights = math.prod(shape) * in_channels * filters
-return weights + (filters if use_bias else 0)
+    "math.prod over the kernel shape": with_body(_PARAMS, """
+    import math
+    shape = (kernel_size, kernel_size) if not hasattr(kernel_size, "__len__") else tuple(kernel_size)
+    weights = math.prod(shape) * in_channels * filters
+    return weights + (filters if use_bias else 0)
 """),
-    "ask Keras": _params("""
-layer = keras.layers.Conv2D(int(filters), tuple(np.broadcast_to(kernel_size, 2).tolist()), use_bias=use_bias)
-layer.build((None, None, None, int(in_channels)))
-return layer.count_params()
+    "ask Keras": with_body(_PARAMS, """
+    layer = keras.layers.Conv2D(int(filters), tuple(np.broadcast_to(kernel_size, 2).tolist()),
+                                use_bias=use_bias)
+    layer.build((None, None, None, int(in_channels)))
+    return layer.count_params()
 """),
-    "NumPy integer result": _params("""
-k = np.broadcast_to(np.asarray(kernel_size), (2,))
-return np.prod(k) * in_channels * filters + use_bias * filters
+    "NumPy integer result": with_body(_PARAMS, """
+    k = np.broadcast_to(np.asarray(kernel_size), (2,))
+    return np.prod(k) * in_channels * filters + use_bias * filters
 """),
 }
 
 # ----------------------------------------------------------------------------- build_exercise_cnn
 
-
-def _exercise(conv_lines, input_shape="(200, 300, 3)"):
-    return f"""
-def build_exercise_cnn():
-    inputs = keras.Input(shape={input_shape})
-    x = inputs
-{conv_lines}
-    return keras.Model(inputs, x)
-"""
-
-
-_CONVS = "\n".join(
-    f'    x = keras.layers.Conv2D({f}, 3, strides=2, padding="same", activation="relu")(x)'
-    for f in (100, 200, 400)
-)
+_EXERCISE = solution_source(CHAPTER, "build_exercise_cnn")
+_INPUT = "keras.Input(shape=(200, 300, 3))"
+_RETURN_MODEL = "    return keras.Model("
 
 WRONG_EXERCISE = {
-    "valid padding": _exercise(_CONVS.replace('padding="same"', 'padding="valid"')),
-    "stride 1": _exercise(_CONVS.replace("strides=2", "strides=1")),
-    "5×5 kernels": _exercise(_CONVS.replace(", 3, strides", ", 5, strides")),
-    "no biases": _exercise(_CONVS.replace('activation="relu"', 'activation="relu", use_bias=False')),
-    "filters in reverse order": _exercise(
-        "\n".join(
-            f'    x = keras.layers.Conv2D({f}, 3, strides=2, padding="same")(x)' for f in (400, 200, 100)
-        )
-    ),
-    "height and width swapped": _exercise(_CONVS, "(300, 200, 3)"),
-    "grayscale input": _exercise(_CONVS, "(200, 300, 1)"),
-    "a pooling layer added": _exercise(_CONVS + "\n    x = keras.layers.MaxPooling2D(2)(x)"),
-    "a fourth conv layer": _exercise(_CONVS + "\n    x = keras.layers.Conv2D(400, 1)(x)"),
+    "valid padding": change(_EXERCISE, ('padding="same"', 'padding="valid"')),
+    "stride 1": change(_EXERCISE, ("strides=2", "strides=1")),
+    "5×5 kernels": change(_EXERCISE, ("Conv2D(filters, 3,", "Conv2D(filters, 5,")),
+    "no biases": change(_EXERCISE, ('activation="relu")', 'activation="relu", use_bias=False)')),
+    "filters in reverse order": change(_EXERCISE, ("(100, 200, 400)", "(400, 200, 100)")),
+    "height and width swapped": change(_EXERCISE, (_INPUT, "keras.Input(shape=(300, 200, 3))")),
+    "grayscale input": change(_EXERCISE, (_INPUT, "keras.Input(shape=(200, 300, 1))")),
+    "a pooling layer added": change(
+        _EXERCISE, (_RETURN_MODEL, "    x = keras.layers.MaxPooling2D(2)(x)\n" + _RETURN_MODEL)),
+    "a fourth conv layer": change(
+        _EXERCISE, (_RETURN_MODEL, "    x = keras.layers.Conv2D(400, 1)(x)\n" + _RETURN_MODEL)),
 }
 
 RIGHT_EXERCISE = {
@@ -494,89 +369,52 @@ def build_exercise_cnn():
 
 # ----------------------------------------------------------------------------- feature_map_memory
 
-
-def _memory(body):
-    return (
-        "def feature_map_memory(model, batch_size=1, bytes_per_value=4):\n    "
-        + body.strip().replace("\n", "\n    ")
-        + "\n"
-    )
-
+_MEMORY = solution_source(CHAPTER, "feature_map_memory")
+# the solution's sum of the output sizes, from its first line to the return
+_VALUES = _MEMORY[_MEMORY.index("    values = 0\n"):_MEMORY.index("    return values")]
+_BYTES = "return values * int(batch_size) * int(bytes_per_value)"
 
 WRONG_MEMORY = {
-    "counts the input layer too": _memory("""
-values = sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers)
-return values * batch_size * bytes_per_value
-"""),
-    "forgets the batch size": _memory("""
-values = sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers[1:])
-return values * bytes_per_value
-"""),
-    "always 4 bytes per value": _memory("""
-values = sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers[1:])
-return values * batch_size * 4
-"""),
-    "bits instead of bytes": _memory("""
-values = sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers[1:])
-return values * batch_size * bytes_per_value * 8
-"""),
-    "returns MB instead of bytes": _memory("""
-values = sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers[1:])
-return values * batch_size * bytes_per_value / 1e6
-"""),
-    "only the last layer's output": _memory("""
-return int(np.prod(model.outputs[0].shape[1:])) * batch_size * bytes_per_value
-"""),
-    "counts the parameters instead of the outputs": _memory("""
-return model.count_params() * batch_size * bytes_per_value
-"""),
-    "uses the layers' input shapes": _memory("""
-values = sum(int(np.prod(layer.input.shape[1:])) for layer in model.layers[1:])
-return values * batch_size * bytes_per_value
-"""),
-    "largest layer only (the inference peak)": _memory("""
-return max(int(np.prod(layer.output.shape[1:])) for layer in model.layers[1:]) * batch_size * bytes_per_value
-"""),
+    "counts the input layer too": change(
+        _MEMORY, ("        if isinstance(layer, keras.layers.InputLayer):\n            continue\n", "")),
+    "forgets the batch size": change(_MEMORY, (_BYTES, "return values * int(bytes_per_value)")),
+    "always 4 bytes per value": change(_MEMORY, (_BYTES, "return values * int(batch_size) * 4")),
+    "bits instead of bytes": change(_MEMORY, (_BYTES, _BYTES + " * 8")),
+    "returns MB instead of bytes": change(_MEMORY, (_BYTES, _BYTES + " / 1e6")),
+    "only the last layer's output": change(
+        _MEMORY, (_VALUES, "    values = int(np.prod(model.outputs[0].shape[1:]))\n")),
+    "counts the parameters instead of the outputs": change(
+        _MEMORY, (_VALUES, "    values = model.count_params()\n")),
+    "uses the layers' input shapes": change(_MEMORY, ("layer.output.shape", "layer.input.shape")),
+    "largest layer only (the inference peak)": change(
+        _MEMORY, ("values += int(np.prod(layer.output.shape[1:]))",
+                  "values = max(values, int(np.prod(layer.output.shape[1:])))")),
 }
 
 RIGHT_MEMORY = {
-    "model.layers[1:] and math.prod": _memory("""
-import math
-return sum(math.prod(layer.output.shape[1:]) for layer in model.layers[1:]) * batch_size * bytes_per_value
+    "model.layers[1:] and math.prod": with_body(_MEMORY, """
+    import math
+    return sum(math.prod(layer.output.shape[1:]) for layer in model.layers[1:]) * batch_size * bytes_per_value
 """),
-    "runs the model and measures the real outputs": _memory("""
-layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-probe = keras.Model(model.inputs, [layer.output for layer in layers])
-outputs = probe(np.zeros((1, *model.inputs[0].shape[1:]), np.float32))
-outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-return sum(np.asarray(out).size for out in outputs) * batch_size * bytes_per_value
+    "runs the model and measures the real outputs": with_body(_MEMORY, """
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    outputs = probe(np.zeros((1, *model.inputs[0].shape[1:]), np.float32))
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return sum(np.asarray(out).size for out in outputs) * batch_size * bytes_per_value
 """),
-    "compute_output_shape, NumPy int": _memory("""
-total = np.int64(0)
-for layer in model.layers:
-    if type(layer).__name__ != "InputLayer":
-        total += np.prod(layer.compute_output_shape(layer.input.shape)[1:])
-return total * batch_size * bytes_per_value
+    "compute_output_shape, NumPy int": with_body(_MEMORY, """
+    total = np.int64(0)
+    for layer in model.layers:
+        if type(layer).__name__ != "InputLayer":
+            total += np.prod(layer.compute_output_shape(layer.input.shape)[1:])
+    return total * batch_size * bytes_per_value
 """),
 }
 
 # ----------------------------------------------------------------------------- build_functional_cnn
 
-
-def _functional(lines, wrap="keras.Model(inputs=inputs, outputs=outputs)"):
-    body = "\n".join("    " + line for line in lines.strip().splitlines())
-    head = "def build_functional_cnn():\n    inputs = keras.Input(shape=(28, 28, 1))\n"
-    return f"{head}{body}\n    return {wrap}\n"
-
-
-_GOOD = """
-x = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
-x = keras.layers.Conv2D(64, 3, activation="relu")(x)
-x = keras.layers.MaxPooling2D(2)(x)
-x = keras.layers.Flatten()(x)
-x = keras.layers.Dense(100, activation="relu")(x)
-outputs = keras.layers.Dense(10, activation="softmax")(x)
-"""
+_FUNCTIONAL = solution_source(CHAPTER, "build_functional_cnn")
 
 WRONG_FUNCTIONAL = {
     "a Sequential model": """
@@ -591,39 +429,36 @@ def build_functional_cnn():
         keras.layers.Dense(10, activation="softmax"),
     ])
 """,
-    "first conv without 'same' padding": _functional(_GOOD.replace('32, 3, padding="same",', "32, 3,")),
-    "second conv with 'same' padding": _functional(
-        _GOOD.replace("64, 3, activation", '64, 3, padding="same", activation')
-    ),
-    "no max pooling": _functional(_GOOD.replace("x = keras.layers.MaxPooling2D(2)(x)\n", "")),
-    "128 hidden units": _functional(_GOOD.replace("Dense(100", "Dense(128")),
-    "sigmoid output": _functional(_GOOD.replace('activation="softmax"', 'activation="sigmoid"')),
-    "no ReLU on the first convolution": _functional(
-        _GOOD.replace('padding="same", activation="relu"', 'padding="same"')
-    ),
-    "dropout added": _functional(
-        _GOOD.replace(
-            "x = keras.layers.Flatten()(x)",
-            "x = keras.layers.Dropout(0.25)(x)\nx = keras.layers.Flatten()(x)",
-        )
-    ),
-    "5×5 kernels": _functional(_GOOD.replace("(32, 3,", "(32, 5,").replace("(64, 3,", "(64, 5,")),
-    "average pooling": _functional(_GOOD.replace("MaxPooling2D", "AveragePooling2D")),
+    "first conv without 'same' padding": change(
+        _FUNCTIONAL, ('Conv2D(32, 3, padding="same", activation', "Conv2D(32, 3, activation")),
+    "second conv with 'same' padding": change(
+        _FUNCTIONAL, ("64, 3, activation", '64, 3, padding="same", activation')),
+    "no max pooling": change(_FUNCTIONAL, ("    x = keras.layers.MaxPooling2D(2)(x)\n", "")),
+    "128 hidden units": change(_FUNCTIONAL, ("Dense(100, activation", "Dense(128, activation")),
+    "sigmoid output": change(_FUNCTIONAL, ('activation="softmax"', 'activation="sigmoid"')),
+    "no ReLU on the first convolution": change(
+        _FUNCTIONAL, ('padding="same", activation="relu"', 'padding="same"')),
+    "dropout added": change(
+        _FUNCTIONAL, ("x = keras.layers.Flatten()(x)",
+                      "x = keras.layers.Dropout(0.25)(x)\n    x = keras.layers.Flatten()(x)")),
+    "5×5 kernels": change(
+        _FUNCTIONAL, ('Conv2D(32, 3, padding="same", activation', 'Conv2D(32, 5, padding="same", activation'),
+        ("Conv2D(64, 3, activation", "Conv2D(64, 5, activation")),
+    "average pooling": change(_FUNCTIONAL, ("keras.layers.MaxPooling2D(", "keras.layers.AveragePooling2D(")),
 }
 
 RIGHT_FUNCTIONAL = {
-    "keyword arguments, tuples, callable activations": _functional(
-        """
-x = keras.layers.Conv2D(filters=32, kernel_size=(3, 3), strides=(1, 1), padding="same",
-                        activation=keras.activations.relu)(inputs)
-x = keras.layers.Conv2D(filters=64, kernel_size=(3, 3), padding="valid", activation=tf.nn.relu)(x)
-x = keras.layers.MaxPooling2D(pool_size=(2, 2))(x)
-x = keras.layers.Flatten()(x)
-x = keras.layers.Dense(units=100, activation="relu")(x)
-outputs = keras.layers.Dense(units=10, activation=keras.activations.softmax)(x)
-""",
-        wrap="keras.Model(inputs, outputs, name='mnist_cnn')",
-    ),
+    "keyword arguments, tuples, callable activations": with_body(_FUNCTIONAL, """
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = keras.layers.Conv2D(filters=32, kernel_size=(3, 3), strides=(1, 1), padding="same",
+                            activation=keras.activations.relu)(inputs)
+    x = keras.layers.Conv2D(filters=64, kernel_size=(3, 3), padding="valid", activation=tf.nn.relu)(x)
+    x = keras.layers.MaxPooling2D(pool_size=(2, 2))(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(units=100, activation="relu")(x)
+    outputs = keras.layers.Dense(units=10, activation=keras.activations.softmax)(x)
+    return keras.Model(inputs, outputs, name='mnist_cnn')
+"""),
     "layers created first, then called in a loop": """
 def build_functional_cnn():
     stack = [

@@ -2,88 +2,57 @@
 
 Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks that the
 exercise's test cell (visible and hidden parts) rejects every WRONG answer and accepts every RIGHT one.
-The notebook's helper ``as_pair`` (a cell before exercise 1) is available to every case.
+Most cases are the solution cell as solutions/ has it (`solution_source`) with an edit made by
+`change` (tests/mutants/__init__.py), which fails when the text it replaces is no longer there; the
+others are programs of their own. The notebook's helper ``as_pair`` (a cell before exercise 1) is
+available to every case.
 """
 
 from tests.mutants import change, solution_source
 
+CHAPTER = "ch03_pooling_layers"
+
 # ----------------------------------------------------------------------------- max_pool2d / avg_pool2d
 
-_POOL_LOOP = '''
-def {name}(x, pool_size=2, stride=None):
-    x = np.asarray(x, dtype=float)
-    ph, pw = {pool}
-    sh, sw = {stride}
-    n, h, w, c = x.shape
-    out_h = {out_h}
-    out_w = {out_w}
-    out = {alloc}
-    for i in range(out_h):
-        for j in range(out_w):
-            window = x[:, {rows}, {cols}, :]
-            out[:, i, j, :] = {reduce}
-    return out
-'''
-
-_RIGHT_POOL = {
-    "pool": "as_pair(pool_size)",
-    "stride": "as_pair(pool_size if stride is None else stride)",
-    "out_h": "(h - ph) // sh + 1",
-    "out_w": "(w - pw) // sw + 1",
-    "alloc": "np.empty((n, out_h, out_w, c))",
-    "rows": "i * sh:i * sh + ph",
-    "cols": "j * sw:j * sw + pw",
-}
+_MAX = solution_source(CHAPTER, "max_pool2d")
+_AVG = solution_source(CHAPTER, "avg_pool2d")
+_MAX_REDUCE = "window.max(axis=(1, 2))"
+_AVG_REDUCE = "window.mean(axis=(1, 2))"
+_STRIDE = "sh, sw = as_pair(pool_size if stride is None else stride)"
+_OUT_H = "out_h = (h - ph) // sh + 1"
+_OUT_W = "out_w = (w - pw) // sw + 1"
+_ROWS = "i * sh:i * sh + ph"
+_COLS = "j * sw:j * sw + pw"
 
 
-def _pool_source(name, reduce, **changes):
-    fields = {**_RIGHT_POOL, **changes}
-    return _POOL_LOOP.format(name=name, reduce=reduce, **fields)
-
-
-def _pool_mistakes(name, reduce):
+def _pool_mistakes(source):
+    """The mistakes that max_pool2d and avg_pool2d share, made in the solution cell `source`."""
     return {
-        "output size without the + 1": _pool_source(
-            name, reduce, out_h="(h - ph) // sh", out_w="(w - pw) // sw"
-        ),
-        "output size H // stride (ignores the window)": _pool_source(
-            name, reduce, out_h="h // sh", out_w="w // sw"
-        ),
-        "output size rounded up (a partial last window, like 'same')": _pool_source(
-            name, reduce, out_h="-(-(h - ph) // sh) + 1", out_w="-(-(w - pw) // sw) + 1"
-        ),
-        "stride ignored (always the pool size)": _pool_source(name, reduce, stride="as_pair(pool_size)"),
-        "stride defaults to 1 instead of the pool size": _pool_source(
-            name, reduce, stride="as_pair(1 if stride is None else stride)"
-        ),
-        "pool (ph, pw) read as (pw, ph)": _pool_source(name, reduce, pool="as_pair(pool_size)[::-1]"),
-        "stride (sh, sw) read as (sw, sh)": _pool_source(
-            name, reduce, stride="as_pair(pool_size if stride is None else stride)[::-1]"
-        ),
-        "window steps by the pool size, not the stride": _pool_source(
-            name, reduce, rows="i * ph:i * ph + ph", cols="j * pw:j * pw + pw"
-        ),
-        "window start forgets the stride (i instead of i * sh)": _pool_source(
-            name, reduce, rows="i:i + ph", cols="j:j + pw"
-        ),
-        "window one pixel too large": _pool_source(
-            name, reduce, rows="i * sh:i * sh + ph + 1", cols="j * sw:j * sw + pw + 1"
-        ),
-        "integer output array (values truncated)": _pool_source(
-            name, reduce, alloc="np.zeros((n, out_h, out_w, c), dtype=int)"
-        ),
+        "output size without the + 1": change(
+            source, (_OUT_H, "out_h = (h - ph) // sh"), (_OUT_W, "out_w = (w - pw) // sw")),
+        "output size H // stride (ignores the window)": change(
+            source, (_OUT_H, "out_h = h // sh"), (_OUT_W, "out_w = w // sw")),
+        "output size rounded up (a partial last window, like 'same')": change(
+            source, (_OUT_H, "out_h = -(-(h - ph) // sh) + 1"), (_OUT_W, "out_w = -(-(w - pw) // sw) + 1")),
+        "stride ignored (always the pool size)": change(source, (_STRIDE, "sh, sw = as_pair(pool_size)")),
+        "stride defaults to 1 instead of the pool size": change(
+            source, (_STRIDE, "sh, sw = as_pair(1 if stride is None else stride)")),
+        "pool (ph, pw) read as (pw, ph)": change(
+            source, ("ph, pw = as_pair(pool_size)", "ph, pw = as_pair(pool_size)[::-1]")),
+        "stride (sh, sw) read as (sw, sh)": change(source, (_STRIDE, _STRIDE + "[::-1]")),
+        "window steps by the pool size, not the stride": change(
+            source, (_ROWS, "i * ph:i * ph + ph"), (_COLS, "j * pw:j * pw + pw")),
+        "window start forgets the stride (i instead of i * sh)": change(
+            source, (_ROWS, "i:i + ph"), (_COLS, "j:j + pw")),
+        "window one pixel too large": change(source, (_ROWS, _ROWS + " + 1"), (_COLS, _COLS + " + 1")),
+        "integer output array (values truncated)": change(
+            source, ("out = np.empty((n, out_h, out_w, c), dtype=x.dtype)",
+                     "out = np.zeros((n, out_h, out_w, c), dtype=int)")),
     }
 
 
-_MAX = "window.max(axis=(1, 2))"
-_AVG = "window.mean(axis=(1, 2))"
-
-_MAX_START_AT_ZERO = '''
-def max_pool2d(x, pool_size=2, stride=None):
-    x = np.asarray(x, dtype=float)
-    ph, pw = as_pair(pool_size)
-    sh, sw = as_pair(pool_size if stride is None else stride)
-    n, h, w, c = x.shape
+# the running maximum in scalar loops, after the solution's own set-up (its lines up to the output size)
+_MAX_START_AT_ZERO = change(_MAX, (_MAX[_MAX.index(f"    {_OUT_H}\n"):], """\
     out = np.zeros((n, (h - ph) // sh + 1, (w - pw) // sw + 1, c))
     for b in range(n):
         for i in range(out.shape[1]):
@@ -95,7 +64,7 @@ def max_pool2d(x, pool_size=2, stride=None):
                             best = max(best, x[b, i * sh + a, j * sw + d, k])
                     out[b, i, j, k] = best
     return out
-'''
+"""))
 
 _RIGHT_MAX_OFFSETS = '''
 def max_pool2d(x, pool_size=2, stride=None):
@@ -147,20 +116,6 @@ def max_pool2d(x, pool_size=2, stride=None):
     return out
 '''
 
-_AVG_WRONG_DIVISOR = '''
-def avg_pool2d(x, pool_size=2, stride=None):
-    x = np.asarray(x, dtype=float)
-    ph, pw = as_pair(pool_size)
-    sh, sw = as_pair(pool_size if stride is None else stride)
-    n, h, w, c = x.shape
-    out = np.empty((n, (h - ph) // sh + 1, (w - pw) // sw + 1, c))
-    for i in range(out.shape[1]):
-        for j in range(out.shape[2]):
-            window = x[:, i * sh:i * sh + ph, j * sw:j * sw + pw, :]
-            out[:, i, j, :] = window.sum(axis=(1, 2)) / (ph * ph)  # wrong: the window has ph * pw values
-    return out
-'''
-
 _RIGHT_AVG_INTEGRAL = '''
 def avg_pool2d(x, pool_size=2, stride=None):
     """Summed-area table: every window sum from four corner look-ups."""
@@ -195,7 +150,7 @@ def avg_pool2d(x, pool_size=2, stride=None):
 
 # ----------------------------------------------------------------------------- max_pool2d_backward
 
-_BACK = solution_source("ch03_pooling_layers", "max_pool2d_backward")
+_BACK = solution_source(CHAPTER, "max_pool2d_backward")
 _MASK = "            is_max = window == window.max(axis=(1, 2), keepdims=True)\n"
 _ROUTE = "            dx[:, rows, cols, :] += is_max * dout[:, i:i + 1, j:j + 1, :]\n"
 
@@ -245,29 +200,11 @@ def max_pool2d_backward(dout, x, pool_size=2, stride=None):
 
 # ----------------------------------------------------------------------------- invariance_fraction
 
-_INVARIANCE = '''
-def invariance_fraction(images, pool_size=2, shift=1):
-    images = np.asarray(images, dtype=np.float32)
-    width = images.shape[2]
-    original = {original}
-    shifted = {shifted}
-    pool = {pool}
-    a = pool(original).numpy()
-    b = pool(shifted).numpy()
-    return {result}
-'''
-
-_INV_RIGHT = {
-    "original": "images[:, :, shift:, :]",
-    "shifted": "images[:, :, :width - shift, :]",
-    "pool": "keras.layers.MaxPooling2D(pool_size=pool_size, strides=pool_size)",
-    "result": "float(np.mean(a == b))",
-}
-
-
-def _invariance(**changes):
-    return _INVARIANCE.format(**{**_INV_RIGHT, **changes})
-
+_INV = solution_source(CHAPTER, "invariance_fraction")
+_ORIGINAL = "    original = images[:, :, shift:, :]"  # the code's line, not the docstring's
+_SHIFTED = "shifted = images[:, :, :width - shift, :]"
+_COMPARED = "pooled_original == pooled_shifted"
+_POOLING = 'ksize=window, strides=window, padding="VALID"'
 
 _INV_ROLL_NO_CROP = '''
 def invariance_fraction(images, pool_size=2, shift=1):
@@ -324,40 +261,15 @@ def invariance_fraction(images, pool_size=2, shift=1):
 
 # ----------------------------------------------------------------------------- DepthMaxPool
 
-_DEPTH = '''
-@keras.saving.register_keras_serializable(package="cvcourse_course")
-class DepthMaxPool(keras.layers.Layer):
-    def __init__(self, pool_size, **kwargs):
-        super().__init__(**kwargs)
-        self.pool_size = int(pool_size)
-
-    def build(self, input_shape):
-{build}
-
-    def call(self, inputs):
-{call}
-{extra}
-    def get_config(self):
-{config}
-'''
-
-_DEPTH_RIGHT = {
-    "build": (
-        "        if input_shape[-1] is None or input_shape[-1] % self.pool_size:\n"
-        "            raise ValueError(f'{input_shape[-1]} channels is not a multiple of {self.pool_size}')"
-    ),
-    "call": (
-        "        k = self.pool_size\n"
-        "        return tf.nn.max_pool(inputs, ksize=(1, 1, 1, k), strides=(1, 1, 1, k), padding='VALID')"
-    ),
-    "extra": "",
-    "config": "        return {**super().get_config(), 'pool_size': self.pool_size}",
-}
-
-
-def _depth(**changes):
-    return _DEPTH.format(**{**_DEPTH_RIGHT, **changes})
-
+_DEPTH = solution_source(CHAPTER, "DepthMaxPool")
+_CALL = (
+    "        k = self.pool_size\n"
+    '        return tf.nn.max_pool(inputs, ksize=(1, 1, 1, k), strides=(1, 1, 1, k), padding="VALID")'
+)
+_BUILD = "    def build(self, input_shape):\n"
+_CHECK = _DEPTH[_DEPTH.index(_BUILD) + len(_BUILD):_DEPTH.index("\n\n    def call(")]  # build()'s body
+_CONFIG = 'return {**super().get_config(), "pool_size": self.pool_size}'
+_GET_CONFIG = "    def get_config(self):"
 
 _DEPTH_LAMBDA = '''
 def DepthMaxPool(pool_size, **kwargs):
@@ -428,9 +340,9 @@ WRONG = {
     "max_pool2d_backward": WRONG_POOL_BACKWARD,
     "max_pool2d": {
         "running maximum starts at 0": _MAX_START_AT_ZERO,
-        "average instead of maximum": _pool_source("max_pool2d", _AVG),
-        "maximum over the channels too": _pool_source("max_pool2d", "window.max(axis=(1, 2, 3))[:, None]"),
-        **_pool_mistakes("max_pool2d", _MAX),
+        "average instead of maximum": change(_MAX, (_MAX_REDUCE, _AVG_REDUCE)),
+        "maximum over the channels too": change(_MAX, (_MAX_REDUCE, "window.max(axis=(1, 2, 3))[:, None]")),
+        **_pool_mistakes(_MAX),
         "calls keras.layers.MaxPooling2D": """
 def max_pool2d(x, pool_size=2, stride=None):
     stride = pool_size if stride is None else stride
@@ -444,11 +356,13 @@ def max_pool2d(x, pool_size=2, stride=None):
 """,
     },
     "avg_pool2d": {
-        "divides by ph * ph instead of ph * pw": _AVG_WRONG_DIVISOR,
-        "sum instead of mean": _pool_source("avg_pool2d", "window.sum(axis=(1, 2))"),
-        "mean over the channels too": _pool_source("avg_pool2d", "window.mean(axis=(1, 2, 3))[:, None]"),
-        "maximum instead of mean": _pool_source("avg_pool2d", _MAX),
-        **_pool_mistakes("avg_pool2d", _AVG),
+        "divides by ph * ph instead of ph * pw": change(
+            _AVG, (_AVG_REDUCE,
+                   "window.sum(axis=(1, 2)) / (ph * ph)  # wrong: the window has ph * pw values")),
+        "sum instead of mean": change(_AVG, (_AVG_REDUCE, "window.sum(axis=(1, 2))")),
+        "mean over the channels too": change(_AVG, (_AVG_REDUCE, "window.mean(axis=(1, 2, 3))[:, None]")),
+        "maximum instead of mean": change(_AVG, (_AVG_REDUCE, _MAX_REDUCE)),
+        **_pool_mistakes(_AVG),
         "calls tf.nn.avg_pool2d": """
 def avg_pool2d(x, pool_size=2, stride=None):
     stride = pool_size if stride is None else stride
@@ -456,58 +370,49 @@ def avg_pool2d(x, pool_size=2, stride=None):
 """,
     },
     "invariance_fraction": {
-        "shifts along the height (axis 1)": _invariance(
-            original="images[:, shift:, :, :]", shifted="images[:, :images.shape[1] - shift, :, :]"
-        ),
-        "compares raw pixels (no pooling)": _invariance(pool="lambda t: tf.constant(t)"),
-        "average pooling instead of max pooling": _invariance(
-            pool="keras.layers.AveragePooling2D(pool_size=pool_size, strides=pool_size)"
-        ),
-        "pooling windows overlap (stride 1)": _invariance(
-            pool="keras.layers.MaxPooling2D(pool_size=pool_size, strides=1)"
-        ),
-        "crop off by one (shift + 1 columns)": _invariance(
-            original="images[:, :, shift + 1:, :]", shifted="images[:, :, :width - shift - 1, :]"
-        ),
-        "shifted = images[:, :, :-shift] (empty when shift is 0)": _invariance(
-            shifted="images[:, :, :-shift, :]"
-        ),
-        "a position counts only if every channel is unchanged": _invariance(
-            result="float(np.mean(np.all(a == b, axis=-1)))"
-        ),
+        "shifts along the height (axis 1)": change(
+            _INV, (_ORIGINAL, "    original = images[:, shift:, :, :]"),
+            (_SHIFTED, "shifted = images[:, :images.shape[1] - shift, :, :]")),
+        "compares raw pixels (no pooling)": change(
+            _INV, (f"tf.nn.max_pool2d(original, {_POOLING})", "tf.constant(original)"),
+            (f"tf.nn.max_pool2d(shifted, {_POOLING})", "tf.constant(shifted)")),
+        "average pooling instead of max pooling": change(_INV, ("tf.nn.max_pool2d(", "tf.nn.avg_pool2d(")),
+        "pooling windows overlap (stride 1)": change(_INV, ("strides=window", "strides=1")),
+        "crop off by one (shift + 1 columns)": change(
+            _INV, (_ORIGINAL, "    original = images[:, :, shift + 1:, :]"),
+            (_SHIFTED, "shifted = images[:, :, :width - shift - 1, :]")),
+        "shifted = images[:, :, :-shift] (empty when shift is 0)": change(
+            _INV, (_SHIFTED, "shifted = images[:, :, :-shift, :]")),
+        "a position counts only if every channel is unchanged": change(
+            _INV, (f"np.mean({_COMPARED})", f"np.mean(np.all({_COMPARED}, axis=-1))")),
         "np.roll without cropping (wrap-around)": _INV_ROLL_NO_CROP,
         "np.roll, then drops pooled columns (another pooling grid)": _INV_ROLL_CROP_POOLED,
-        "counts the changed outputs": _invariance(result="float(np.mean(a != b))"),
+        "counts the changed outputs": change(_INV, (_COMPARED, "pooled_original != pooled_shifted")),
     },
     "DepthMaxPool": {
-        "pools over the width, not the channels": _depth(
-            call="        k = self.pool_size\n"
-            "        return tf.nn.max_pool(inputs, ksize=(1, 1, k, 1), strides=(1, 1, k, 1), padding='VALID')"
-        ),
-        "groups every (C/k)-th channel instead of consecutive channels": _depth(
-            call="        shape = tf.shape(inputs)\n"
+        "pools over the width, not the channels": change(
+            _DEPTH, ("ksize=(1, 1, 1, k), strides=(1, 1, 1, k)", "ksize=(1, 1, k, 1), strides=(1, 1, k, 1)")),
+        "groups every (C/k)-th channel instead of consecutive channels": change(_DEPTH, (
+            _CALL,
+            "        shape = tf.shape(inputs)\n"
             "        grouped = tf.reshape(inputs, tf.concat([shape[:-1], [self.pool_size, -1]], axis=0))\n"
-            "        return tf.reduce_max(grouped, axis=-2)"
-        ),
-        "average instead of maximum over channels": _depth(
-            call="        shape = tf.shape(inputs)\n"
+            "        return tf.reduce_max(grouped, axis=-2)")),
+        "average instead of maximum over channels": change(_DEPTH, (
+            _CALL,
+            "        shape = tf.shape(inputs)\n"
             "        grouped = tf.reshape(inputs, tf.concat([shape[:-1], [-1, self.pool_size]], axis=0))\n"
-            "        return tf.reduce_mean(grouped, axis=-1)"
-        ),
-        "pool size 3 hard-coded in call": _depth(
-            call="        return tf.nn.max_pool(\n"
-            "            inputs, ksize=(1, 1, 1, 3), strides=(1, 1, 1, 3), padding='VALID')"
-        ),
-        "no check of the channel count (TensorFlow's own error is not a ValueError)": _depth(
-            build="        pass"
-        ),
-        "get_config without pool_size": _depth(config="        return super().get_config()"),
-        "get_config with pool_size only (loses name and dtype)": _depth(
-            config="        return {'pool_size': self.pool_size}"
-        ),
-        "compute_output_shape keeps the channel count": _depth(
-            extra="\n    def compute_output_shape(self, input_shape):\n        return input_shape\n"
-        ),
+            "        return tf.reduce_mean(grouped, axis=-1)")),
+        "pool size 3 hard-coded in call": change(
+            _DEPTH, ("ksize=(1, 1, 1, k), strides=(1, 1, 1, k)", "ksize=(1, 1, 1, 3), strides=(1, 1, 1, 3)")),
+        "no check of the channel count (TensorFlow's own error is not a ValueError)": change(
+            _DEPTH, (_CHECK, "        pass")),
+        "get_config without pool_size": change(_DEPTH, (_CONFIG, "return super().get_config()")),
+        "get_config with pool_size only (loses name and dtype)": change(
+            _DEPTH, (_CONFIG, 'return {"pool_size": self.pool_size}')),
+        "compute_output_shape keeps the channel count": change(_DEPTH, (
+            _GET_CONFIG,
+            "    def compute_output_shape(self, input_shape):\n"
+            "        return input_shape\n\n" + _GET_CONFIG)),
         "the notes' Lambda layer": _DEPTH_LAMBDA,
     },
 }
@@ -522,20 +427,22 @@ RIGHT = {
     "avg_pool2d": {
         "summed-area table": _RIGHT_AVG_INTEGRAL,
         "vectorised over window offsets, float32": _RIGHT_AVG_OFFSETS,
-        "loops with sum / (ph * pw)": _pool_source("avg_pool2d", "window.sum(axis=(1, 2)) / (ph * pw)"),
+        "loops with sum / (ph * pw)": change(_AVG, (_AVG_REDUCE, "window.sum(axis=(1, 2)) / (ph * pw)")),
     },
     "invariance_fraction": {
         "np.roll, then crop the wrapped columns": _RIGHT_INV_ROLL_THEN_CROP,
         "NumPy reshape pooling": _RIGHT_INV_NUMPY,
         "max_pool2d from exercise 1, crops swapped": _RIGHT_INV_EXERCISE_1,
-        "fraction of unchanged = 1 - fraction changed": _invariance(result="1.0 - float(np.mean(a != b))"),
+        "fraction of unchanged = 1 - fraction changed": change(
+            _INV, (f"return float(np.mean({_COMPARED}))",
+                   "return 1.0 - float(np.mean(pooled_original != pooled_shifted))")),
     },
     "DepthMaxPool": {
         "keras.ops reshape and max, check in compute_output_shape": _RIGHT_DEPTH_KERAS_OPS,
         "tf.reshape and reduce_max, not registered": _RIGHT_DEPTH_UNREGISTERED,
-        "tf.nn.max_pool with compute_output_shape": _depth(
-            extra="\n    def compute_output_shape(self, input_shape):\n"
-            "        return (*input_shape[:-1], input_shape[-1] // self.pool_size)\n"
-        ),
+        "tf.nn.max_pool with compute_output_shape": change(_DEPTH, (
+            _GET_CONFIG,
+            "    def compute_output_shape(self, input_shape):\n"
+            "        return (*input_shape[:-1], input_shape[-1] // self.pool_size)\n\n" + _GET_CONFIG)),
     },
 }

@@ -2,6 +2,10 @@
 
 Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
 that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
+Most cases are the solution cell as solutions/ has it (`solution_source`) with an edit made by
+`change` (tests/mutants/__init__.py), which fails when the text it replaces is no longer there; the
+others are programs of their own, or keep the solution's def line and docstring and write the body
+their own way (`with_body`).
 
 ``build_my_cnn`` (the accuracy target) is deliberately in neither dict: its test cell trains a
 network for a minute or more and awards partial credit (the cell's last expression is the points),
@@ -9,77 +13,33 @@ so "no exception" does not mean "full marks" and every case would cost a full tr
 Its grading scale is unit-tested in tests/test_checks_scoring.py (``checks.accuracy_points``).
 """
 
+from tests.mutants import change, solution_source, with_body
+
+CHAPTER = "ch04_cnn_architectures"
+
 # ----------------------------------------------------------------------------- build_lenet5
 
-_LENET = """
-def build_lenet5():
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(6, 5, padding={pad1!r}, activation={act!r}),
-        {pool}(2),
-        layers.Conv2D(16, 5, padding="valid", activation={act!r}),
-        {pool}(2),
-        layers.Conv2D(120, 5, padding={pad3!r}, activation={act!r}),
-        layers.Flatten(),
-        layers.Dense({units}, activation={act!r}),
-        layers.Dense(10, activation={out!r}),
-    ])
-"""
-
-
-def _lenet(pad1="same", act="relu", pool="layers.MaxPooling2D", pad3="valid", units=84, out="softmax"):
-    return _LENET.format(pad1=pad1, act=act, pool=pool, pad3=pad3, units=units, out=out)
-
+_LENET = solution_source(CHAPTER, "build_lenet5")
+_CONV1 = 'layers.Conv2D(6, 5, padding="same", activation="relu"),\n'
+_CONV3 = 'layers.Conv2D(120, 5, padding="valid", activation="relu"),\n'
 
 WRONG_LENET = {
-    "first convolution 'valid' (the model does not even build)": _lenet(pad1="valid"),
-    "third convolution 'same'": _lenet(pad3="same"),
-    "average pooling as in the 1998 paper": _lenet(pool="layers.AveragePooling2D"),
-    "tanh activations as in the 1998 paper": _lenet(act="tanh"),
-    "Dense(64) instead of Dense(84)": _lenet(units=64),
-    "linear output (no softmax)": _lenet(out="linear"),
-    "pooling with stride 1": """
-def build_lenet5():
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(6, 5, padding="same", activation="relu"),
-        layers.MaxPooling2D(2, strides=1),
-        layers.Conv2D(16, 5, padding="valid", activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(120, 5, padding="valid", activation="relu"),
-        layers.Flatten(),
-        layers.Dense(84, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ])
-""",
-    "3x3 kernels": """
-def build_lenet5():
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(6, 3, padding="same", activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(16, 3, padding="valid", activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(120, 3, padding="valid", activation="relu"),
-        layers.Flatten(),
-        layers.Dense(84, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ])
-""",
-    "no third convolution (Flatten then Dense(120))": """
-def build_lenet5():
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(6, 5, padding="same", activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(16, 5, padding="valid", activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dense(120, activation="relu"),
-        layers.Dense(84, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ])
-""",
+    "first convolution 'valid' (the model does not even build)": change(
+        _LENET, (_CONV1, _CONV1.replace('"same"', '"valid"'))),
+    "third convolution 'same'": change(_LENET, (_CONV3, _CONV3.replace('"valid"', '"same"'))),
+    "average pooling as in the 1998 paper": change(
+        _LENET, ("layers.MaxPooling2D", "layers.AveragePooling2D")),
+    "tanh activations as in the 1998 paper": change(_LENET, ('activation="relu"', 'activation="tanh"')),
+    "Dense(64) instead of Dense(84)": change(_LENET, ("layers.Dense(84,", "layers.Dense(64,")),
+    "linear output (no softmax)": change(_LENET, ('activation="softmax"', 'activation="linear"')),
+    "pooling with stride 1": change(
+        _LENET, (_CONV1 + "        layers.MaxPooling2D(2),",
+                 _CONV1 + "        layers.MaxPooling2D(2, strides=1),")),
+    "3x3 kernels": change(_LENET, ("Conv2D(6, 5,", "Conv2D(6, 3,"), ("Conv2D(16, 5,", "Conv2D(16, 3,"),
+                          ("Conv2D(120, 5,", "Conv2D(120, 3,")),
+    "no third convolution (Flatten then Dense(120))": change(
+        _LENET, (_CONV3 + "        layers.Flatten(),\n",
+                 'layers.Flatten(),\n        layers.Dense(120, activation="relu"),\n')),
 }
 
 RIGHT_LENET = {
@@ -115,85 +75,42 @@ def build_lenet5():
 
 # ----------------------------------------------------------------------------- inception_module
 
-_INCEPTION = """
-def inception_module(inputs, filters_1x1, filters_3x3_reduce, filters_3x3,
-                     filters_5x5_reduce, filters_5x5, filters_pool_proj):
-    def conv(filters, size, x, strides=1):
-        return layers.Conv2D(filters, size, strides=strides, padding="same", activation="relu")(x)
-    {body}
-"""
-
-
-def _inception(body):
-    return _INCEPTION.format(body=body.strip().replace("\n", "\n    "))
-
-
-_BRANCHES = """
-b1 = conv(filters_1x1, 1, inputs)
-b3 = conv(filters_3x3, 3, conv(filters_3x3_reduce, 1, inputs))
-b5 = conv(filters_5x5, 5, conv(filters_5x5_reduce, 1, inputs))
-"""
+_INCEPTION = solution_source(CHAPTER, "inception_module")
+_BRANCH_1 = "branch_1 = conv(filters_1x1, 1, inputs)"
+_BRANCH_3 = "branch_3 = conv(filters_3x3, 3, conv(filters_3x3_reduce, 1, inputs))"
+_POOL = 'layers.MaxPooling2D(pool_size=3, strides=1, padding="same")'
+_POOL_BRANCH = f"pooled = {_POOL}(inputs)\n    branch_pool = conv(filters_pool_proj, 1, pooled)"
+_BRANCHES = "[branch_1, branch_3, branch_5, branch_pool]"
+_CONCATENATE = f"return layers.Concatenate(axis=-1)({_BRANCHES})"
 
 WRONG_INCEPTION = {
-    "no 1x1 reduction before the 3x3": _inception("""
-b1 = conv(filters_1x1, 1, inputs)
-b3 = conv(filters_3x3, 3, inputs)
-b5 = conv(filters_5x5, 5, conv(filters_5x5_reduce, 1, inputs))
-bp = conv(filters_pool_proj, 1, layers.MaxPooling2D(3, strides=1, padding="same")(inputs))
-return layers.Concatenate()([b1, b3, b5, bp])
-"""),
-    "no 1x1 reduction before the 5x5": _inception("""
-b1 = conv(filters_1x1, 1, inputs)
-b3 = conv(filters_3x3, 3, conv(filters_3x3_reduce, 1, inputs))
-b5 = conv(filters_5x5, 5, inputs)
-bp = conv(filters_pool_proj, 1, layers.MaxPooling2D(3, strides=1, padding="same")(inputs))
-return layers.Concatenate()([b1, b3, b5, bp])
-"""),
-    "concatenation on the height axis": _inception(_BRANCHES + """
-bp = conv(filters_pool_proj, 1, layers.MaxPooling2D(3, strides=1, padding="same")(inputs))
-return layers.Concatenate(axis=1)([b1, b3, b5, bp])
-"""),
-    "pooling branch without its 1x1 projection": _inception(_BRANCHES + """
-bp = layers.MaxPooling2D(3, strides=1, padding="same")(inputs)
-return layers.Concatenate()([b1, b3, b5, bp])
-"""),
-    "max pooling with the default stride (2)": _inception(_BRANCHES + """
-bp = conv(filters_pool_proj, 1, layers.MaxPooling2D(3, padding="same")(inputs))
-return layers.Concatenate()([b1, b3, b5, bp])
-"""),
-    "3x3 convolution with stride 2": _inception("""
-b1 = conv(filters_1x1, 1, inputs)
-b3 = conv(filters_3x3, 3, conv(filters_3x3_reduce, 1, inputs), strides=2)
-b5 = conv(filters_5x5, 5, conv(filters_5x5_reduce, 1, inputs))
-bp = conv(filters_pool_proj, 1, layers.MaxPooling2D(3, strides=1, padding="same")(inputs))
-return layers.Concatenate()([b1, b3, b5, bp])
-"""),
-    "adds the branches instead of concatenating": _inception(_BRANCHES + """
-bp = conv(filters_pool_proj, 1, layers.MaxPooling2D(3, strides=1, padding="same")(inputs))
+    "no 1x1 reduction before the 3x3": change(
+        _INCEPTION, (_BRANCH_3, "branch_3 = conv(filters_3x3, 3, inputs)")),
+    "no 1x1 reduction before the 5x5": change(
+        _INCEPTION, ("branch_5 = conv(filters_5x5, 5, conv(filters_5x5_reduce, 1, inputs))",
+                     "branch_5 = conv(filters_5x5, 5, inputs)")),
+    "concatenation on the height axis": change(_INCEPTION, ("Concatenate(axis=-1)", "Concatenate(axis=1)")),
+    "pooling branch without its 1x1 projection": change(
+        _INCEPTION, ("branch_pool = conv(filters_pool_proj, 1, pooled)", "branch_pool = pooled")),
+    "max pooling with the default stride (2)": change(
+        _INCEPTION, (_POOL, 'layers.MaxPooling2D(pool_size=3, padding="same")')),
+    "3x3 convolution with stride 2": change(
+        _INCEPTION, (_BRANCH_3, 'branch_3 = layers.Conv2D(filters_3x3, 3, strides=2, padding="same", '
+                                'activation="relu")(conv(filters_3x3_reduce, 1, inputs))')),
+    "adds the branches instead of concatenating": change(_INCEPTION, (_CONCATENATE, """\
 width = max(filters_1x1, filters_3x3, filters_5x5, filters_pool_proj)
-pad = [layers.ZeroPadding3D(((0, 0), (0, 0), (0, width - b.shape[-1])))(layers.Reshape(b.shape[1:] + (1,))(b))
-       for b in (b1, b3, b5, bp)]
-return layers.Reshape(b1.shape[1:3] + (width,))(layers.Add()(pad))
-"""),
-    "average pooling in the pooling branch": _inception(_BRANCHES + """
-bp = conv(filters_pool_proj, 1, layers.AveragePooling2D(3, strides=1, padding="same")(inputs))
-return layers.Concatenate()([b1, b3, b5, bp])
-"""),
-    "branches concatenated in the wrong order": _inception(_BRANCHES + """
-bp = conv(filters_pool_proj, 1, layers.MaxPooling2D(3, strides=1, padding="same")(inputs))
-return layers.Concatenate()([bp, b5, b3, b1])
-"""),
-    "projection convolution before the pooling": _inception(_BRANCHES + """
-bp = layers.MaxPooling2D(3, strides=1, padding="same")(conv(filters_pool_proj, 1, inputs))
-return layers.Concatenate()([b1, b3, b5, bp])
-"""),
-    "no ReLU on the 1x1 branch": _inception("""
-b1 = layers.Conv2D(filters_1x1, 1, padding="same")(inputs)
-b3 = conv(filters_3x3, 3, conv(filters_3x3_reduce, 1, inputs))
-b5 = conv(filters_5x5, 5, conv(filters_5x5_reduce, 1, inputs))
-bp = conv(filters_pool_proj, 1, layers.MaxPooling2D(3, strides=1, padding="same")(inputs))
-return layers.Concatenate()([b1, b3, b5, bp])
-"""),
+    pad = [layers.ZeroPadding3D(((0, 0), (0, 0), (0, width - b.shape[-1])))(
+               layers.Reshape(b.shape[1:] + (1,))(b))
+           for b in (branch_1, branch_3, branch_5, branch_pool)]
+    return layers.Reshape(branch_1.shape[1:3] + (width,))(layers.Add()(pad))""")),
+    "average pooling in the pooling branch": change(
+        _INCEPTION, ("layers.MaxPooling2D(", "layers.AveragePooling2D(")),
+    "branches concatenated in the wrong order": change(
+        _INCEPTION, (_BRANCHES, "[branch_pool, branch_5, branch_3, branch_1]")),
+    "projection convolution before the pooling": change(
+        _INCEPTION, (_POOL_BRANCH, f"branch_pool = {_POOL}(conv(filters_pool_proj, 1, inputs))")),
+    "no ReLU on the 1x1 branch": change(
+        _INCEPTION, (_BRANCH_1, 'branch_1 = layers.Conv2D(filters_1x1, 1, padding="same")(inputs)')),
 }
 
 RIGHT_INCEPTION = {
@@ -228,121 +145,70 @@ def inception_module(inputs, filters_1x1, filters_3x3_reduce, filters_3x3,
 
 # ----------------------------------------------------------------------------- se_block
 
-_SE = """
-def se_block(inputs, ratio=16):
-    channels = inputs.shape[-1]
-    {body}
-"""
-
-
-def _se(body):
-    return _SE.format(body=body.strip().replace("\n", "\n    "))
-
+_SE = solution_source(CHAPTER, "se_block")
+_RESHAPE = "    s = layers.Reshape((1, 1, channels))(s)\n"
+_SCALE = "return layers.Multiply()([inputs, s])"
 
 WRONG_SE = {
-    "softmax instead of sigmoid": _se("""
-s = layers.GlobalAveragePooling2D()(inputs)
-s = layers.Dense(channels // ratio, activation="relu")(s)
-s = layers.Dense(channels, activation="softmax")(s)
-return layers.Multiply()([inputs, layers.Reshape((1, 1, channels))(s)])
-"""),
-    "returns the gate without multiplying": _se("""
-s = layers.GlobalAveragePooling2D()(inputs)
-s = layers.Dense(channels // ratio, activation="relu")(s)
-s = layers.Dense(channels, activation="sigmoid")(s)
-return layers.Reshape((1, 1, channels))(s)
-"""),
-    "adds the gate instead of multiplying": _se("""
-s = layers.GlobalAveragePooling2D()(inputs)
-s = layers.Dense(channels // ratio, activation="relu")(s)
-s = layers.Dense(channels, activation="sigmoid")(s)
-return layers.Add()([inputs, layers.Reshape((1, 1, channels))(s)])
-"""),
-    "squeezes over the channel axis": _se("""
-s = keras.ops.mean(inputs, axis=-1, keepdims=True)
-s = layers.Dense(channels // ratio, activation="relu")(s)
-s = layers.Dense(channels, activation="sigmoid")(s)
-return layers.Multiply()([inputs, s])
-"""),
-    "global max pooling instead of average": _se("""
-s = layers.GlobalMaxPooling2D()(inputs)
-s = layers.Dense(channels // ratio, activation="relu")(s)
-s = layers.Dense(channels, activation="sigmoid")(s)
-return layers.Multiply()([inputs, layers.Reshape((1, 1, channels))(s)])
-"""),
-    "bottleneck of C * ratio units": _se("""
-s = layers.GlobalAveragePooling2D()(inputs)
-s = layers.Dense(channels * ratio, activation="relu")(s)
-s = layers.Dense(channels, activation="sigmoid")(s)
-return layers.Multiply()([inputs, layers.Reshape((1, 1, channels))(s)])
-"""),
-    "no ReLU in the bottleneck": _se("""
-s = layers.GlobalAveragePooling2D()(inputs)
-s = layers.Dense(channels // ratio)(s)
-s = layers.Dense(channels, activation="sigmoid")(s)
-return layers.Multiply()([inputs, layers.Reshape((1, 1, channels))(s)])
-"""),
-    "no biases in the Dense layers": _se("""
-s = layers.GlobalAveragePooling2D()(inputs)
-s = layers.Dense(channels // ratio, activation="relu", use_bias=False)(s)
-s = layers.Dense(channels, activation="sigmoid", use_bias=False)(s)
-return layers.Multiply()([inputs, layers.Reshape((1, 1, channels))(s)])
-"""),
-    "ratio ignored (always 16)": _se("""
-s = layers.GlobalAveragePooling2D()(inputs)
-s = layers.Dense(max(1, channels // 16), activation="relu")(s)
-s = layers.Dense(channels, activation="sigmoid")(s)
-return layers.Multiply()([inputs, layers.Reshape((1, 1, channels))(s)])
-"""),
+    "softmax instead of sigmoid": change(_SE, ('activation="sigmoid"', 'activation="softmax"')),
+    "returns the gate without multiplying": change(_SE, (_SCALE, "return s")),
+    "adds the gate instead of multiplying": change(_SE, ("layers.Multiply()", "layers.Add()")),
+    "squeezes over the channel axis": change(
+        _SE, ("s = layers.GlobalAveragePooling2D()(inputs)",
+              "s = keras.ops.mean(inputs, axis=-1, keepdims=True)"),
+        (_RESHAPE, "")),
+    "global max pooling instead of average": change(
+        _SE, ("layers.GlobalAveragePooling2D()(inputs)", "layers.GlobalMaxPooling2D()(inputs)")),
+    "bottleneck of C * ratio units": change(_SE, ("channels // ratio", "channels * ratio")),
+    "no ReLU in the bottleneck": change(
+        _SE, ('Dense(channels // ratio, activation="relu")', "Dense(channels // ratio)")),
+    "no biases in the Dense layers": change(
+        _SE, ('activation="relu")', 'activation="relu", use_bias=False)'),
+        ('activation="sigmoid")', 'activation="sigmoid", use_bias=False)')),
+    "ratio ignored (always 16)": change(_SE, ("channels // ratio", "max(1, channels // 16)")),
 }
 
 RIGHT_SE = {
-    "keepdims pooling and the * operator": _se("""
-s = layers.GlobalAveragePooling2D(keepdims=True)(inputs)
-s = layers.Dense(channels // ratio, activation="relu")(s)
-s = layers.Dense(channels, activation="sigmoid")(s)
-return inputs * s
-"""),
-    "keras.ops.mean over the spatial axes and keras.ops.multiply": _se("""
-z = keras.ops.mean(inputs, axis=(1, 2))
-hidden = keras.layers.Dense(units=channels // ratio, activation=keras.activations.relu)(z)
-gate = keras.layers.Dense(units=channels, activation=keras.activations.sigmoid)(hidden)
-return keras.ops.multiply(inputs, gate[:, None, None, :])
+    "keepdims pooling and the * operator": change(
+        _SE, ("GlobalAveragePooling2D()", "GlobalAveragePooling2D(keepdims=True)"), (_RESHAPE, ""),
+        (_SCALE, "return inputs * s")),
+    "keras.ops.mean over the spatial axes and keras.ops.multiply": with_body(_SE, """
+    channels = inputs.shape[-1]
+    z = keras.ops.mean(inputs, axis=(1, 2))
+    hidden = keras.layers.Dense(units=channels // ratio, activation=keras.activations.relu)(z)
+    gate = keras.layers.Dense(units=channels, activation=keras.activations.sigmoid)(hidden)
+    return keras.ops.multiply(inputs, gate[:, None, None, :])
 """),
 }
 
 # ----------------------------------------------------------------------------- separable_savings
 
-_SEP = """
-def separable_savings(kernel_size, in_channels, out_channels):
-    k, cin, cout = kernel_size, in_channels, out_channels
-    {body}
-"""
-
-
-def _sep(body):
-    return _SEP.format(body=body.strip().replace("\n", "\n    "))
-
+_SEP = solution_source(CHAPTER, "separable_savings")
+_REGULAR = "regular = k2 * in_channels * out_channels + out_channels"
+_SEPARABLE = "separable = k2 * in_channels + in_channels * out_channels + out_channels"
+_PAIR = "return regular, separable"
 
 WRONG_SEP = {
-    "no biases at all": _sep("return k * k * cin * cout, k * k * cin + cin * cout"),
-    "a bias on the depthwise step too": _sep(
-        "return k * k * cin * cout + cout, k * k * cin + cin + cin * cout + cout"
-    ),
-    "kernel size not squared": _sep("return k * cin * cout + cout, k * cin + cin * cout + cout"),
-    "depthwise counted as k*k*cin*cout": _sep(
-        "return k * k * cin * cout + cout, k * k * cin * cout + cin * cout + cout"
-    ),
-    "pair in the wrong order": _sep("return k * k * cin + cin * cout + cout, k * k * cin * cout + cout"),
-    "depthwise uses cout instead of cin": _sep(
-        "return k * k * cin * cout + cout, k * k * cout + cin * cout + cout"
-    ),
-    "returns the ratio": _sep("return (k * k * cin + cin * cout + cout) / (k * k * cin * cout + cout)"),
-    "float results": _sep("return float(k * k * cin * cout + cout), float(k * k * cin + cin * cout + cout)"),
+    "no biases at all": change(
+        _SEP, (_REGULAR, "regular = k2 * in_channels * out_channels"),
+        (_SEPARABLE, "separable = k2 * in_channels + in_channels * out_channels")),
+    "a bias on the depthwise step too": change(
+        _SEP, ("separable = k2 * in_channels +", "separable = k2 * in_channels + in_channels +")),
+    "kernel size not squared": change(_SEP, ("k2 = kernel_size * kernel_size", "k2 = kernel_size")),
+    "depthwise counted as k*k*cin*cout": change(
+        _SEP, ("separable = k2 * in_channels +", "separable = k2 * in_channels * out_channels +")),
+    "pair in the wrong order": change(_SEP, (_PAIR, "return separable, regular")),
+    "depthwise uses cout instead of cin": change(
+        _SEP, ("separable = k2 * in_channels +", "separable = k2 * out_channels +")),
+    "returns the ratio": change(_SEP, (_PAIR, "return separable / regular")),
+    "float results": change(_SEP, (_PAIR, "return float(regular), float(separable)")),
 }
 
 RIGHT_SEP = {
-    "factorised formulas, list": _sep("return [cout * (k ** 2 * cin + 1), cin * (k ** 2 + cout) + cout]"),
+    "factorised formulas, list": with_body(_SEP, """
+    k, cin, cout = kernel_size, in_channels, out_channels
+    return [cout * (k ** 2 * cin + 1), cin * (k ** 2 + cout) + cout]
+"""),
     "counted with Keras layers": """
 def separable_savings(kernel_size, in_channels, out_channels):
     regular = keras.layers.Conv2D(out_channels, kernel_size)
@@ -351,9 +217,7 @@ def separable_savings(kernel_size, in_channels, out_channels):
     separable.build((None, kernel_size + 1, kernel_size + 1, in_channels))
     return regular.count_params(), separable.count_params()
 """,
-    "numpy integers": _sep(
-        "return np.int64(k * k * cin * cout + cout), np.int32(k * k * cin + cin * cout + cout)"
-    ),
+    "numpy integers": change(_SEP, (_PAIR, "return np.int64(regular), np.int32(separable)")),
 }
 
 WRONG = {

@@ -2,96 +2,22 @@
 
 Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
 that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
-Most cases are the solution with one change, made by `change` (tests/mutants/__init__.py, which checks that the
-text it replaces is there). The accuracy target (transfer_gain) is scored on a scale: see SCORED.
+Most cases are the solution cell as solutions/ has it (`solution_source`) with an edit made by
+`change` (tests/mutants/__init__.py), which fails when the text it replaces is no longer there; the
+others are programs of their own. The accuracy target (transfer_gain) is scored on a scale: see SCORED.
 """
-# ruff: noqa: E501 (the solution sources are quoted verbatim, and some mutants replace whole lines)
 
-from tests.mutants import change
+from tests.mutants import change, solution_source
+
+CHAPTER = "ch07_transfer_learning"
 
 # ----------------------------------------------------------------------------- make_pipeline
 
-_P = '''def make_pipeline(images, labels, image_size, batch_size, shuffle, seed=None, preprocess=None):
-    """A tf.data pipeline of (images, labels) batches, ready for model.fit.
-
-    images: (N, H, W, C) array; labels: (N,) array. Each image is resized to (image_size, image_size)
-    with tf.image.resize (float32 out). When `shuffle` is true the N examples are shuffled (the whole
-    set, with `seed`) BEFORE batching; otherwise their order is kept. Batches hold `batch_size`
-    examples; the last one may be smaller (it is kept). `preprocess`, when given, is applied once to
-    each batch of images (not to the labels). The pipeline ends with prefetch.
-
-    >>> ds = make_pipeline(np.zeros((10, 28, 28, 1), np.float32), np.arange(10), 32, 4, shuffle=False)
-    >>> [tuple(x.shape) for x, y in ds]
-    [(4, 32, 32, 1), (4, 32, 32, 1), (2, 32, 32, 1)]
-    """
-    ### BEGIN SOLUTION
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed)
-    dataset = dataset.map(lambda image, label: (tf.image.resize(image, (image_size, image_size)), label))
-    dataset = dataset.batch(batch_size)
-    if preprocess is not None:
-        dataset = dataset.map(lambda batch, label: (preprocess(batch), label))
-    return dataset.prefetch(tf.data.AUTOTUNE)
-    ### END SOLUTION
-'''
-
-# ----------------------------------------------------------------------------- build_transfer_model
-
-_B = '''def build_transfer_model(base, n_classes):
-    """A new classifier on top of a pretrained `base` (a keras.Model without its top).
-
-    The base is frozen (base.trainable = False) and called with training=False (its
-    BatchNormalization layers in inference mode whenever the model is called without a training flag).
-    A 4-D output (batch, h, w, channels) goes through GlobalAveragePooling2D first; a 2-D output
-    (already pooled, like the course backbone's "features") goes straight to the head: a new
-    Dense(n_classes) layer with a softmax. The model's input has the base's input shape, and the
-    model uses the base object itself (its weights are shared, not copied).
-
-    >>> model = build_transfer_model(pretrained.load_backbone(include_top=False), 10)
-    >>> model.output_shape, len(model.trainable_weights)
-    ((None, 10), 2)
-    """
-    ### BEGIN SOLUTION
-    base.trainable = False
-    inputs = keras.Input(shape=base.input_shape[1:])
-    x = base(inputs, training=False)
-    if len(x.shape) == 4:
-        x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs)
-    ### END SOLUTION
-'''
-
-# ----------------------------------------------------------------------------- unfreeze_and_recompile
-
-_U = '''def unfreeze_and_recompile(model, base, learning_rate, n_trainable_layers=None):
-    """Unfreeze `base` (inside the compiled `model`) for fine-tuning, and recompile `model`.
-
-    n_trainable_layers=None unfreezes every layer of the base; an integer n unfreezes only the top
-    n layers of base.layers (the last n) and keeps the others frozen. BatchNormalization layers
-    always stay frozen (trainable = False): in Keras 3 a frozen BN layer runs in inference mode,
-    with its pretrained moving statistics, even while model.fit trains the layers around it.
-    `model` is then compiled again with keras.optimizers.Adam(learning_rate) and the same loss and
-    metrics as before (model.get_compile_config() holds them). Returns nothing.
-
-    >>> unfreeze_and_recompile(model, base, 1e-4)
-    >>> base.trainable, float(model.optimizer.learning_rate)
-    (True, 0.0001)
-    """
-    ### BEGIN SOLUTION
-    base.trainable = True
-    first_trainable = 0 if n_trainable_layers is None else len(base.layers) - n_trainable_layers
-    for index, layer in enumerate(base.layers):
-        is_norm = isinstance(layer, keras.layers.BatchNormalization)
-        layer.trainable = index >= first_trainable and not is_norm
-    config = model.get_compile_config()
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=config["loss"],
-                  metrics=config["metrics"])
-    ### END SOLUTION
-'''
-
-_RESIZE = "    dataset = dataset.map(lambda image, label: (tf.image.resize(image, (image_size, image_size)), label))\n"
+_P = solution_source(CHAPTER, "make_pipeline")
+_RESIZE = (
+    "    dataset = dataset.map(lambda image, label: "
+    "(tf.image.resize(image, (image_size, image_size)), label))\n"
+)
 _SHUFFLE = "    if shuffle:\n        dataset = dataset.shuffle(len(images), seed=seed)\n"
 
 WRONG_PIPELINE = {
@@ -108,7 +34,8 @@ WRONG_PIPELINE = {
              "    dataset = tf.data.Dataset.from_tensor_slices((images, labels))\n"
              "    if shuffle:\n"
              "        order = tf.data.Dataset.from_tensor_slices(labels).shuffle(len(labels), seed=seed)\n"
-             "        dataset = tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed + 1 if seed is not None else None), order)\n"),
+             "        dataset = tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(images).shuffle("
+             "len(images), seed=seed + 1 if seed is not None else None), order)\n"),
             (_SHUFFLE, "")),
     "preprocess applied twice": change(
         _P, ("(preprocess(batch), label)", "(preprocess(preprocess(batch)), label)")),
@@ -116,7 +43,8 @@ WRONG_PIPELINE = {
         _P, ("(preprocess(batch), label)", "(preprocess(batch), preprocess(label))")),
     "preprocess ignored": change(_P, ("(preprocess(batch), label)", "(batch, label)")),
     "shuffles even when shuffle=False": change(_P, ("    if shuffle:\n", "    if True:\n")),
-    "shuffle without the seed": change(_P, ("shuffle(len(images), seed=seed)", "shuffle(len(images))")),
+    "shuffle without the seed": change(
+        _P, ("shuffle(len(images), seed=seed)", "shuffle(len(images))")),
     "a shuffle buffer of one batch (barely shuffles)": change(
         _P, ("shuffle(len(images), seed=seed)", "shuffle(2, seed=seed)")),
     "no prefetch": change(_P, ("return dataset.prefetch(tf.data.AUTOTUNE)", "return dataset")),
@@ -126,7 +54,8 @@ RIGHT_PIPELINE = {
     "resize after batching, prefetch(1), cache": change(
         _P, (_RESIZE, ""),
         ("    dataset = dataset.batch(batch_size)\n",
-         "    dataset = dataset.batch(batch_size).map(lambda x, y: (tf.image.resize(x, [image_size] * 2), y))\n"),
+         "    dataset = dataset.batch(batch_size)"
+         ".map(lambda x, y: (tf.image.resize(x, [image_size] * 2), y))\n"),
         ("return dataset.prefetch(tf.data.AUTOTUNE)", "return dataset.cache().prefetch(1)")),
     "shuffle a tensor of indices and gather": '''
 def make_pipeline(images, labels, image_size, batch_size, shuffle, seed=None, preprocess=None):
@@ -142,23 +71,32 @@ def make_pipeline(images, labels, image_size, batch_size, shuffle, seed=None, pr
 ''',
 }
 
+# ----------------------------------------------------------------------------- build_transfer_model
+
+_B = solution_source(CHAPTER, "build_transfer_model")
+
 WRONG_BUILD = {
     "base not frozen": change(_B, ("    base.trainable = False\n", "")),
-    "head without softmax (logits)": change(_B, ('Dense(n_classes, activation="softmax")', "Dense(n_classes)")),
+    "head without softmax (logits)": change(
+        _B, ('Dense(n_classes, activation="softmax")', "Dense(n_classes)")),
     "a copy of the base (weights not shared)": change(
         _B, ("    base.trainable = False\n",
-             "    copy = keras.models.clone_model(base)\n    copy.set_weights(base.get_weights())\n    base = copy\n    base.trainable = False\n")),
-    "base called with training=True": change(_B, ("base(inputs, training=False)", "base(inputs, training=True)")),
+             "    copy = keras.models.clone_model(base)\n    copy.set_weights(base.get_weights())\n"
+             "    base = copy\n    base.trainable = False\n")),
+    "base called with training=True": change(
+        _B, ("base(inputs, training=False)", "base(inputs, training=True)")),
     "pooling never added (a 4-D base gives a 4-D output)": change(
         _B, ("    if len(x.shape) == 4:\n        x = keras.layers.GlobalAveragePooling2D()(x)\n", "")),
     "Flatten instead of global average pooling": change(_B, ("GlobalAveragePooling2D()", "Flatten()")),
     "the base's own head kept, a second head on top": change(
-        _B, ("    outputs = keras.layers.Dense(n_classes, activation=\"softmax\")(x)\n",
-             "    x = keras.layers.Dense(16, activation=\"relu\")(x)\n    outputs = keras.layers.Dense(n_classes, activation=\"softmax\")(x)\n")),
+        _B, ('    outputs = keras.layers.Dense(n_classes, activation="softmax")(x)\n',
+             '    x = keras.layers.Dense(16, activation="relu")(x)\n'
+             '    outputs = keras.layers.Dense(n_classes, activation="softmax")(x)\n')),
 }
 
 RIGHT_BUILD = {
-    "the base's layers frozen one by one, Softmax as its own layer, GAP decided from output_shape": '''
+    "the base's layers frozen one by one, Softmax as its own layer, GAP decided from output_shape": (
+        '''
 def build_transfer_model(base, n_classes):
     for layer in base.layers:
         layer.trainable = False
@@ -169,25 +107,37 @@ def build_transfer_model(base, n_classes):
         features = keras.layers.GlobalAveragePooling2D(name="pool")(features)
     logits = keras.layers.Dense(n_classes, name="head")(features)
     return keras.Model(inputs, keras.layers.Softmax()(logits), name="transfer")
-''',
+'''
+    ),
 }
+
+# ----------------------------------------------------------------------------- unfreeze_and_recompile
+
+_U = solution_source(CHAPTER, "unfreeze_and_recompile")
+_COMPILE = (
+    "    config = model.get_compile_config()\n"
+    '    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=config["loss"],\n'
+    '                  metrics=config["metrics"])\n'
+)
 
 WRONG_UNFREEZE = {
     "forgets to recompile (the trainable change never takes effect)": change(
-        _U, ("    config = model.get_compile_config()\n    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=config[\"loss\"],\n                  metrics=config[\"metrics\"])\n",
-             "    model.optimizer.learning_rate.assign(learning_rate)\n")),
+        _U, (_COMPILE, "    model.optimizer.learning_rate.assign(learning_rate)\n")),
     "keeps the old learning rate": change(
-        _U, ("keras.optimizers.Adam(learning_rate)", "keras.optimizers.Adam(float(model.optimizer.learning_rate))")),
+        _U, ("keras.optimizers.Adam(learning_rate)",
+             "keras.optimizers.Adam(float(model.optimizer.learning_rate))")),
     "unfreezes the bottom layers instead of the top ones": change(
         _U, ("index >= first_trainable", "(n_trainable_layers is None or index < n_trainable_layers)")),
     "unfreezes the BatchNormalization layers too": change(_U, (" and not is_norm", "")),
     "one layer too few (off by one)": change(
         _U, ("len(base.layers) - n_trainable_layers", "len(base.layers) - n_trainable_layers + 1")),
-    "recompiles with SGD": change(_U, ("keras.optimizers.Adam(learning_rate)", "keras.optimizers.SGD(learning_rate)")),
-    "recompiles without the metrics": change(_U, (",\n                  metrics=config[\"metrics\"])", ")")),
+    "recompiles with SGD": change(
+        _U, ("keras.optimizers.Adam(learning_rate)", "keras.optimizers.SGD(learning_rate)")),
+    "recompiles without the metrics": change(_U, (',\n                  metrics=config["metrics"])', ")")),
     "base.trainable never set (the base stays frozen)": change(
-        _U, ("    base.trainable = True\n", ""), ("layer.trainable = index >= first_trainable and not is_norm",
-                                                 "layer.trainable = layer.trainable and index >= first_trainable and not is_norm")),
+        _U, ("    base.trainable = True\n", ""),
+        ("layer.trainable = index >= first_trainable and not is_norm",
+         "layer.trainable = layer.trainable and index >= first_trainable and not is_norm")),
 }
 
 RIGHT_UNFREEZE = {
@@ -217,6 +167,6 @@ RIGHT = {
     "unfreeze_and_recompile": RIGHT_UNFREEZE,
 }
 SCORED = {
-    "transfer_gain": "an accuracy target with partial credit (the test cell's last expression is the points): "
-                     "checked by the grading round trip's scores",
+    "transfer_gain": "an accuracy target with partial credit (the test cell's last expression is the "
+    "points): checked by the grading round trip's scores",
 }

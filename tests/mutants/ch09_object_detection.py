@@ -2,33 +2,26 @@
 
 Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
 that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
-Most cases are the solution with one change, made by `change` (tests/mutants/__init__.py) (which checks that the text it
-replaces is there). The detector's mAP target (build_detector) is scored on a scale: see SCORED.
+Most cases are the solution cell as solutions/ has it (`solution_source`) with an edit made by
+`change` (tests/mutants/__init__.py), which fails when the text it replaces is no longer there; the
+others are programs of their own. The detector's mAP target (build_detector) is scored on a scale:
+see SCORED.
 """
-# ruff: noqa: E501 (the solution sources are quoted verbatim, and some mutants replace whole lines)
 
+from tests.mutants import change, solution_source
 
-from tests.mutants import change
+CHAPTER = "ch09_object_detection"
 
 # ----------------------------------------------------------------------------- dense_to_conv
 
-_DENSE_TO_CONV = '''
-def dense_to_conv(dense_layer, input_shape):
-    h, w, c = input_shape
-    weights = dense_layer.get_weights()
-    units = weights[0].shape[1]
-    conv = layers.Conv2D(units, (h, w), padding="valid", activation=dense_layer.activation,
-                         use_bias=dense_layer.use_bias)
-    conv.build((None, h, w, c))
-    conv.set_weights([weights[0].reshape(h, w, c, units)] + weights[1:])
-    return conv
-'''
+_DENSE_TO_CONV = solution_source(CHAPTER, "dense_to_conv")
+_KERNEL = "weights[0].reshape(h, w, c, units)"
 
 WRONG_DENSE_TO_CONV = {
     "kernel reshaped channels first (c, h, w) then moved": change(_DENSE_TO_CONV, (
-        "weights[0].reshape(h, w, c, units)", "np.transpose(weights[0].reshape(c, h, w, units), (1, 2, 0, 3))")),
+        _KERNEL, "np.transpose(weights[0].reshape(c, h, w, units), (1, 2, 0, 3))")),
     "kernel reshaped with rows and columns swapped": change(_DENSE_TO_CONV, (
-        "weights[0].reshape(h, w, c, units)", "np.transpose(weights[0].reshape(w, h, c, units), (1, 0, 2, 3))")),
+        _KERNEL, "np.transpose(weights[0].reshape(w, h, c, units), (1, 0, 2, 3))")),
     "bias dropped": change(_DENSE_TO_CONV, (
         "use_bias=dense_layer.use_bias)", "use_bias=False)"), ("+ weights[1:]", "")),
     "activation dropped": change(_DENSE_TO_CONV, ("activation=dense_layer.activation,", "")),
@@ -36,14 +29,15 @@ WRONG_DENSE_TO_CONV = {
     "stride equal to the kernel (no sliding on larger inputs)": change(_DENSE_TO_CONV, (
         'padding="valid",', 'padding="valid", strides=(h, w),')),
     "Fortran-order reshape": change(_DENSE_TO_CONV, (
-        "weights[0].reshape(h, w, c, units)", "weights[0].reshape(h, w, c, units, order='F')")),
+        _KERNEL, "weights[0].reshape(h, w, c, units, order='F')")),
 }
 RIGHT_DENSE_TO_CONV = {
     "kernel and bias assigned to the variables after calling on zeros": '''
 def dense_to_conv(dense_layer, input_shape):
     h, w, c = input_shape
     units = dense_layer.units
-    conv = keras.layers.Conv2D(units, kernel_size=(h, w), activation=dense_layer.activation, use_bias=dense_layer.use_bias)
+    conv = keras.layers.Conv2D(units, kernel_size=(h, w), activation=dense_layer.activation,
+                               use_bias=dense_layer.use_bias)
     conv(np.zeros((1, h, w, c), np.float32))
     conv.kernel.assign(keras.ops.reshape(dense_layer.kernel, (h, w, c, units)))
     if dense_layer.use_bias:
@@ -55,42 +49,30 @@ def dense_to_conv(dense_layer, input_shape):
     h, w, c = input_shape
     kernel = keras.ops.convert_to_numpy(dense_layer.kernel)
     filters = np.stack([kernel[:, j].reshape(h, w, c) for j in range(kernel.shape[1])], axis=-1)
-    conv = keras.layers.Conv2D(kernel.shape[1], (h, w), strides=1, activation=dense_layer.get_config()["activation"],
+    conv = keras.layers.Conv2D(kernel.shape[1], (h, w), strides=1,
+                               activation=dense_layer.get_config()["activation"],
                                use_bias=dense_layer.use_bias)
     conv.build((None, h, w, c))
-    conv.set_weights([filters] + ([keras.ops.convert_to_numpy(dense_layer.bias)] if dense_layer.use_bias else []))
+    conv.set_weights([filters]
+                     + ([keras.ops.convert_to_numpy(dense_layer.bias)] if dense_layer.use_bias else []))
     return conv
 ''',
 }
 
 # ----------------------------------------------------------------------------- non_max_suppression
 
-_NMS = '''
-def non_max_suppression(boxes, scores, iou_threshold, max_outputs=None):
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
-    keep = []
-    for i in np.argsort(-scores, kind="stable"):
-        if max_outputs is not None and len(keep) >= max_outputs:
-            break
-        if keep:
-            kept = np.array(keep)
-            w = np.clip(np.minimum(boxes[i, 2], boxes[kept, 2]) - np.maximum(boxes[i, 0], boxes[kept, 0]), 0, None)
-            h = np.clip(np.minimum(boxes[i, 3], boxes[kept, 3]) - np.maximum(boxes[i, 1], boxes[kept, 1]), 0, None)
-            union = areas[i] + areas[kept] - w * h
-            ious = np.where(union > 0, w * h / np.maximum(union, 1e-12), 0.0)
-            if np.any(ious > iou_threshold):
-                continue
-        keep.append(int(i))
-    return np.array(keep, dtype=np.int64)
-'''
+_NMS = solution_source(CHAPTER, "non_max_suppression")
+_ORDER = 'np.argsort(-scores, kind="stable")'
+_AREAS = (
+    "areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)"
+)
 
 WRONG_NMS = {
     ">= at the threshold": change(_NMS, ("np.any(ious > iou_threshold)", "np.any(ious >= iou_threshold)")),
-    "not sorted by score (input order)": change(_NMS, ('np.argsort(-scores, kind="stable")', "range(len(boxes))")),
-    "sorted ascending": change(_NMS, ('np.argsort(-scores, kind="stable")', 'np.argsort(scores, kind="stable")')),
-    "ties reversed (argsort(scores)[::-1])": change(_NMS, ('np.argsort(-scores, kind="stable")', 'np.argsort(scores, kind="stable")[::-1]')),
+    "not sorted by score (input order)": change(_NMS, (_ORDER, "range(len(boxes))")),
+    "sorted ascending": change(_NMS, (_ORDER, 'np.argsort(scores, kind="stable")')),
+    "ties reversed (argsort(scores)[::-1])": change(
+        _NMS, (_ORDER, 'np.argsort(scores, kind="stable")[::-1]')),
     "suppressed against every higher-scored box, kept or not": '''
 def non_max_suppression(boxes, scores, iou_threshold, max_outputs=None):
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
@@ -100,8 +82,10 @@ def non_max_suppression(boxes, scores, iou_threshold, max_outputs=None):
     keep = []
     for rank, i in enumerate(order):
         before = order[:rank]
-        w = np.clip(np.minimum(boxes[i, 2], boxes[before, 2]) - np.maximum(boxes[i, 0], boxes[before, 0]), 0, None)
-        h = np.clip(np.minimum(boxes[i, 3], boxes[before, 3]) - np.maximum(boxes[i, 1], boxes[before, 1]), 0, None)
+        w = np.clip(np.minimum(boxes[i, 2], boxes[before, 2]) - np.maximum(boxes[i, 0], boxes[before, 0]),
+                    0, None)
+        h = np.clip(np.minimum(boxes[i, 3], boxes[before, 3]) - np.maximum(boxes[i, 1], boxes[before, 1]),
+                    0, None)
         ious = w * h / (areas[i] + areas[before] - w * h)
         if not np.any(ious > iou_threshold):
             keep.append(int(i))
@@ -110,14 +94,17 @@ def non_max_suppression(boxes, scores, iou_threshold, max_outputs=None):
     return np.array(keep, dtype=np.int64)
 ''',
     "IoU with +1 pixels (inclusive max edges)": change(_NMS, (
-        "areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)",
-        "areas = np.clip(boxes[:, 2] - boxes[:, 0] + 1, 0, None) * np.clip(boxes[:, 3] - boxes[:, 1] + 1, 0, None)"), (
+        _AREAS,
+        _AREAS.replace("boxes[:, 0], 0", "boxes[:, 0] + 1, 0")
+        .replace("boxes[:, 1], 0", "boxes[:, 1] + 1, 0")), (
         "boxes[kept, 2]) - np.maximum(boxes[i, 0], boxes[kept, 0]), 0, None)",
         "boxes[kept, 2]) - np.maximum(boxes[i, 0], boxes[kept, 0]) + 1, 0, None)"), (
         "boxes[kept, 3]) - np.maximum(boxes[i, 1], boxes[kept, 1]), 0, None)",
         "boxes[kept, 3]) - np.maximum(boxes[i, 1], boxes[kept, 1]) + 1, 0, None)")),
-    "max_outputs ignored": change(_NMS, ("        if max_outputs is not None and len(keep) >= max_outputs:\n            break\n", "")),
-    "kept indices returned sorted by index": change(_NMS, ("return np.array(keep, dtype=np.int64)", "return np.array(sorted(keep), dtype=np.int64)")),
+    "max_outputs ignored": change(
+        _NMS, ("        if max_outputs is not None and len(keep) >= max_outputs:\n            break\n", "")),
+    "kept indices returned sorted by index": change(
+        _NMS, ("return np.array(keep, dtype=np.int64)", "return np.array(sorted(keep), dtype=np.int64)")),
     "IoU divided by the smaller area (intersection over minimum)": change(_NMS, (
         "union = areas[i] + areas[kept] - w * h", "union = np.minimum(areas[i], areas[kept])")),
 }
@@ -169,56 +156,50 @@ def non_max_suppression(boxes, scores, iou_threshold, max_outputs=None):
 
 # ----------------------------------------------------------------------------- decode_yolo
 
-_DECODE = '''
-def decode_yolo(output, anchors, n_classes, image_size):
-    output = np.asarray(output, dtype=np.float64)
-    grid, n_anchors = output.shape[0], output.shape[2]
-    anchors = np.asarray(anchors, dtype=np.float64).reshape(n_anchors, 2)
-    rows, cols = np.meshgrid(np.arange(grid), np.arange(grid), indexing="ij")
-
-    def sigmoid(z):
-        return 1 / (1 + np.exp(-z))
-
-    centre_x = (cols[:, :, None] + sigmoid(output[..., 0])) / grid * image_size
-    centre_y = (rows[:, :, None] + sigmoid(output[..., 1])) / grid * image_size
-    width = anchors[:, 0] * np.exp(output[..., 2])
-    height = anchors[:, 1] * np.exp(output[..., 3])
-    boxes = np.stack([centre_x - width / 2, centre_y - height / 2, centre_x + width / 2, centre_y + height / 2], axis=-1)
-    logits = output[..., 5:5 + n_classes]
-    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    probabilities = exp / exp.sum(axis=-1, keepdims=True)
-    return boxes.reshape(-1, 4), sigmoid(output[..., 4]).reshape(-1), probabilities.reshape(-1, n_classes)
-'''
+_DECODE = solution_source(CHAPTER, "decode_yolo")
+_GRID = 'np.meshgrid(np.arange(grid), np.arange(grid), indexing="ij")'
+_WIDTH = "width = anchors[:, 0] * np.exp(output[..., 2])"
+_HEIGHT = "height = anchors[:, 1] * np.exp(output[..., 3])"
+_CORNERS = (
+    "np.stack([centre_x - width / 2, centre_y - height / 2, centre_x + width / 2, centre_y + height / 2], "
+    "axis=-1)"
+)
+_FLAT = (
+    "return boxes.reshape(-1, 4), sigmoid(output[..., 4]).reshape(-1), probabilities.reshape(-1, n_classes)"
+)
 
 WRONG_DECODE = {
     "x and y swapped (row index used for x)": change(_DECODE, (
-        'np.meshgrid(np.arange(grid), np.arange(grid), indexing="ij")', 'np.meshgrid(np.arange(grid), np.arange(grid), indexing="xy")')),
+        _GRID, _GRID.replace('indexing="ij"', 'indexing="xy"'))),
     "no sigmoid on the offsets": change(_DECODE, (
         "(cols[:, :, None] + sigmoid(output[..., 0]))", "(cols[:, :, None] + output[..., 0])"), (
         "(rows[:, :, None] + sigmoid(output[..., 1]))", "(rows[:, :, None] + output[..., 1])")),
     "size not multiplied by the anchor (in cells)": change(_DECODE, (
-        "width = anchors[:, 0] * np.exp(output[..., 2])", "width = np.exp(output[..., 2]) * image_size / grid"), (
-        "height = anchors[:, 1] * np.exp(output[..., 3])", "height = np.exp(output[..., 3]) * image_size / grid")),
+        _WIDTH, "width = np.exp(output[..., 2]) * image_size / grid"), (
+        _HEIGHT, "height = np.exp(output[..., 3]) * image_size / grid")),
     "centre and size returned (not converted to corners)": change(_DECODE, (
-        "np.stack([centre_x - width / 2, centre_y - height / 2, centre_x + width / 2, centre_y + height / 2], axis=-1)",
+        _CORNERS,
         "np.stack([centre_x, centre_y, width, height], axis=-1)")),
     "centre used as the top-left corner": change(_DECODE, (
-        "np.stack([centre_x - width / 2, centre_y - height / 2, centre_x + width / 2, centre_y + height / 2], axis=-1)",
+        _CORNERS,
         "np.stack([centre_x, centre_y, centre_x + width, centre_y + height], axis=-1)")),
     "off-by-one cell offset": change(_DECODE, (
-        "(cols[:, :, None] + sigmoid", "(cols[:, :, None] + 1 + sigmoid"), ("(rows[:, :, None] + sigmoid", "(rows[:, :, None] + 1 + sigmoid")),
+        "(cols[:, :, None] + sigmoid", "(cols[:, :, None] + 1 + sigmoid"), (
+        "(rows[:, :, None] + sigmoid", "(rows[:, :, None] + 1 + sigmoid")),
     "anchor width and height swapped": change(_DECODE, (
-        "width = anchors[:, 0] *", "width = anchors[:, 1] *"), ("height = anchors[:, 1] *", "height = anchors[:, 0] *")),
-    "objectness without the sigmoid": change(_DECODE, ("sigmoid(output[..., 4]).reshape(-1)", "output[..., 4].reshape(-1)")),
+        "width = anchors[:, 0] *", "width = anchors[:, 1] *"), (
+        "height = anchors[:, 1] *", "height = anchors[:, 0] *")),
+    "objectness without the sigmoid": change(
+        _DECODE, ("sigmoid(output[..., 4]).reshape(-1)", "output[..., 4].reshape(-1)")),
     "class scores through a sigmoid instead of a softmax": change(_DECODE, (
         "probabilities = exp / exp.sum(axis=-1, keepdims=True)", "probabilities = sigmoid(logits)")),
     "anchor-major order (B, S, S)": change(_DECODE, (
-        "return boxes.reshape(-1, 4), sigmoid(output[..., 4]).reshape(-1), probabilities.reshape(-1, n_classes)",
-        "return (np.moveaxis(boxes, 2, 0).reshape(-1, 4), np.moveaxis(sigmoid(output[..., 4]), 2, 0).reshape(-1),\n"
+        _FLAT,
+        "return (np.moveaxis(boxes, 2, 0).reshape(-1, 4), "
+        "np.moveaxis(sigmoid(output[..., 4]), 2, 0).reshape(-1),\n"
         "            np.moveaxis(probabilities, 2, 0).reshape(-1, n_classes))")),
     "exponential sizes in cells of the anchor, scaled by the image": change(_DECODE, (
-        "width = anchors[:, 0] * np.exp(output[..., 2])", "width = anchors[:, 0] * np.exp(output[..., 2]) / grid"), (
-        "height = anchors[:, 1] * np.exp(output[..., 3])", "height = anchors[:, 1] * np.exp(output[..., 3]) / grid")),
+        _WIDTH, _WIDTH + " / grid"), (_HEIGHT, _HEIGHT + " / grid")),
 }
 RIGHT_DECODE = {
     "loops over cells and anchors": '''
@@ -248,7 +229,8 @@ def decode_yolo(output, anchors, n_classes, image_size):
     s = t.shape[0]
     j = tf.cast(tf.range(s), tf.float32)[None, :, None]
     i = tf.cast(tf.range(s), tf.float32)[:, None, None]
-    xy = tf.stack([(j + tf.sigmoid(t[..., 0])) * image_size / s, (i + tf.sigmoid(t[..., 1])) * image_size / s], -1)
+    xy = tf.stack([(j + tf.sigmoid(t[..., 0])) * image_size / s,
+                   (i + tf.sigmoid(t[..., 1])) * image_size / s], -1)
     wh = tf.constant(anchors, tf.float32) * tf.exp(t[..., 2:4])
     boxes = tf.concat([xy - wh / 2, xy + wh / 2], -1)
     return (tf.reshape(boxes, (-1, 4)).numpy(), tf.reshape(tf.sigmoid(t[..., 4]), (-1,)).numpy(),
@@ -258,45 +240,24 @@ def decode_yolo(output, anchors, n_classes, image_size):
 
 # ----------------------------------------------------------------------------- average_precision
 
-_AP = '''
-def average_precision(pred_boxes, pred_scores, true_boxes, iou_threshold=0.5):
-    pred = np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4)
-    scores = np.asarray(pred_scores, dtype=np.float64).reshape(-1)
-    true = np.asarray(true_boxes, dtype=np.float64).reshape(-1, 4)
-    if len(true) == 0:
-        return float("nan")
-    if len(pred) == 0:
-        return 0.0
-    true_area = (true[:, 2] - true[:, 0]) * (true[:, 3] - true[:, 1])
-    matched = np.zeros(len(true), dtype=bool)
-    hits = np.zeros(len(pred))
-    for rank, i in enumerate(np.argsort(-scores, kind="stable")):
-        w = np.clip(np.minimum(pred[i, 2], true[:, 2]) - np.maximum(pred[i, 0], true[:, 0]), 0, None)
-        h = np.clip(np.minimum(pred[i, 3], true[:, 3]) - np.maximum(pred[i, 1], true[:, 1]), 0, None)
-        union = (pred[i, 2] - pred[i, 0]) * (pred[i, 3] - pred[i, 1]) + true_area - w * h
-        ious = w * h / np.maximum(union, 1e-12)
-        best = int(np.argmax(ious))
-        if ious[best] >= iou_threshold and not matched[best]:
-            matched[best] = True
-            hits[rank] = 1
-    true_positives = np.cumsum(hits)
-    recall = true_positives / len(true)
-    precision = true_positives / np.arange(1, len(pred) + 1)
-    envelope = np.maximum.accumulate(precision[::-1])[::-1]
-    return float(np.sum(np.diff(recall, prepend=0.0) * envelope))
-'''
+_AP = solution_source(CHAPTER, "average_precision")
 
 WRONG_AP = {
     "no precision envelope": change(_AP, ("np.maximum.accumulate(precision[::-1])[::-1]", "precision")),
     "duplicates counted as true positives": change(_AP, ("and not matched[best]", "")),
-    "IoU threshold with > instead of >=": change(_AP, ("ious[best] >= iou_threshold", "ious[best] > iou_threshold")),
-    "recall divided by the number of detections": change(_AP, ("recall = true_positives / len(true)", "recall = true_positives / len(pred)")),
+    "IoU threshold with > instead of >=": change(
+        _AP, ("ious[best] >= iou_threshold", "ious[best] > iou_threshold")),
+    "recall divided by the number of detections": change(
+        _AP, ("recall = true_positives / len(true)", "recall = true_positives / len(pred)")),
     "precision divided by the number of ground-truth boxes": change(_AP, (
-        "precision = true_positives / np.arange(1, len(pred) + 1)", "precision = true_positives / len(true)")),
-    "detections sorted by increasing score": change(_AP, ('np.argsort(-scores, kind="stable")', 'np.argsort(scores, kind="stable")')),
+        "precision = true_positives / np.arange(1, len(pred) + 1)",
+        "precision = true_positives / len(true)")),
+    "detections sorted by increasing score": change(
+        _AP, ('np.argsort(-scores, kind="stable")', 'np.argsort(scores, kind="stable")')),
     "11-point interpolation (VOC 2007)": change(_AP, (
         "return float(np.sum(np.diff(recall, prepend=0.0) * envelope))",
-        "return float(np.mean([envelope[recall >= r].max() if np.any(recall >= r) else 0.0 for r in np.linspace(0, 1, 11)]))")),
+        "return float(np.mean([envelope[recall >= r].max() if np.any(recall >= r) else 0.0 "
+        "for r in np.linspace(0, 1, 11)]))")),
     "no ground truth gives 0 instead of nan": change(_AP, ('return float("nan")', "return 0.0")),
     "envelope taken forwards (running max from the top)": change(_AP, (
         "np.maximum.accumulate(precision[::-1])[::-1]", "np.maximum.accumulate(precision)")),
@@ -373,4 +334,7 @@ WRONG = {"dense_to_conv": WRONG_DENSE_TO_CONV, "non_max_suppression": WRONG_NMS,
          "average_precision": WRONG_AP}
 RIGHT = {"dense_to_conv": RIGHT_DENSE_TO_CONV, "non_max_suppression": RIGHT_NMS, "decode_yolo": RIGHT_DECODE,
          "average_precision": RIGHT_AP}
-SCORED = {"build_detector": "mAP@0.5 target with partial credit, scored by the test cell's own decode/NMS/AP; checked by the round trip"}
+SCORED = {
+    "build_detector": "mAP@0.5 target with partial credit, scored by the test cell's own decode/NMS/AP; "
+    "checked by the round trip"
+}

@@ -2,79 +2,20 @@
 
 Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
 that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
-Most cases are the solution with one change, made by `change` (tests/mutants/__init__.py) (which checks that the text it
-replaces is there). The mean-IoU target (build_unet) is scored on a scale: see SCORED.
+Most cases are the solution cell as solutions/ has it (`solution_source`) with an edit made by
+`change` (tests/mutants/__init__.py), which fails when the text it replaces is no longer there; the
+others are programs of their own (two mistakes edit one of them, a loop over the classes). The
+mean-IoU target (build_unet) is scored on a scale: see SCORED.
 """
-# ruff: noqa: E501 (the solution sources are quoted verbatim, and some mutants replace whole lines)
 
+from tests.mutants import change, solution_source
 
-from tests.mutants import change
-
-_MEAN_IOU = '''
-def mean_iou(y_true, y_pred, n_classes):
-    """Mean IoU of integer class masks, as keras.metrics.MeanIoU(num_classes=n_classes) computes it.
-
-    IoU_c = TP_c / (TP_c + FP_c + FN_c), averaged over the classes present in y_true or y_pred.
-
-    >>> mean_iou(np.array([[0, 0, 1, 1]]), np.array([[0, 1, 1, 1]]), n_classes=3)
-    0.5833333333333333
-    """
-    y_true = np.asarray(y_true).astype(np.int64).ravel()
-    y_pred = np.asarray(y_pred).astype(np.int64).ravel()
-    confusion = np.bincount(n_classes * y_true + y_pred, minlength=n_classes * n_classes)
-    confusion = confusion.reshape(n_classes, n_classes)
-    intersection = np.diag(confusion)
-    union = confusion.sum(axis=0) + confusion.sum(axis=1) - intersection
-    present = union > 0
-    return float(np.mean(intersection[present] / union[present]))
-'''
-
-_SIZE = '''
-def transposed_output_size(n, kernel_size, stride, padding="valid", output_padding=None):
-    """Output size of keras.layers.Conv2DTranspose along one axis, for an input of size n.
-
-    >>> transposed_output_size(2, 3, 2, "valid"), transposed_output_size(4, 3, 2, "same")
-    (5, 8)
-    >>> transposed_output_size(5, 1, 3, "valid"), transposed_output_size(4, 3, 2, "valid", output_padding=1)
-    (15, 10)
-    """
-    crop = 0 if padding == "valid" else kernel_size // 2
-    if output_padding is None:
-        if padding == "same":
-            return n * stride
-        output_padding = max(stride - kernel_size, 0)
-    return (n - 1) * stride + kernel_size - 2 * crop + output_padding
-'''
-
-_CONVT = '''
-def conv_transpose2d(x, weights, stride):
-    """Transposed convolution ("valid", no bias) of x (N, H, W, C_in) with weights (kh, kw, C_out, C_in).
-
-    Equal to keras.layers.Conv2DTranspose(C_out, (kh, kw), strides=stride, padding="valid",
-    use_bias=False) whose kernel is `weights`. Output (N, (H-1)*stride + max(kh, stride),
-    (W-1)*stride + max(kw, stride), C_out).
-
-    >>> conv_transpose2d(np.ones((1, 2, 2, 1)), np.ones((3, 3, 1, 1)), stride=2)[0, :, :, 0]
-    array([[1., 1., 2., 1., 1.],
-           [1., 1., 2., 1., 1.],
-           [2., 2., 4., 2., 2.],
-           [1., 1., 2., 1., 1.],
-           [1., 1., 2., 1., 1.]])
-    """
-    x = np.asarray(x, dtype=np.float64)
-    weights = np.asarray(weights, dtype=np.float64)
-    n, height, width, _ = x.shape
-    kh, kw, c_out, _ = weights.shape
-    out = np.zeros((n, (height - 1) * stride + max(kh, stride), (width - 1) * stride + max(kw, stride), c_out))
-    for i in range(height):
-        for j in range(width):
-            # every input pixel stamps the kernel, weighted by its channels, at (i*stride, j*stride)
-            stamp = np.einsum("nc,abgc->nabg", x[:, i, j, :], weights)
-            out[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :] += stamp
-    return out
-'''
+CHAPTER = "ch10_semantic_segmentation"
 
 # ----------------------------------------------------------------------------- mean_iou
+
+_MEAN_IOU = solution_source(CHAPTER, "mean_iou")
+_UNION = "union = confusion.sum(axis=0) + confusion.sum(axis=1) - intersection"
 
 _LOOP_IOU = '''
 def mean_iou(y_true, y_pred, n_classes):
@@ -92,11 +33,12 @@ WRONG_MEAN_IOU = {
         _MEAN_IOU, ("present = union > 0", "present = union >= 0"),
         ("intersection[present] / union[present]", "intersection[present] / np.maximum(union[present], 1)")),
     "pixel accuracy instead of mean IoU": change(
-        _MEAN_IOU, ("return float(np.mean(intersection[present] / union[present]))", "return float(np.mean(y_true == y_pred))")),
+        _MEAN_IOU, ("return float(np.mean(intersection[present] / union[present]))",
+                    "return float(np.mean(y_true == y_pred))")),
     "IoU = TP / (TP + FP) (precision)": change(
-        _MEAN_IOU, ("union = confusion.sum(axis=0) + confusion.sum(axis=1) - intersection", "union = confusion.sum(axis=0)")),
+        _MEAN_IOU, (_UNION, "union = confusion.sum(axis=0)")),
     "IoU = TP / (TP + FN) (recall)": change(
-        _MEAN_IOU, ("union = confusion.sum(axis=0) + confusion.sum(axis=1) - intersection", "union = confusion.sum(axis=1)")),
+        _MEAN_IOU, (_UNION, "union = confusion.sum(axis=1)")),
     "classes present in y_true only": change(
         _MEAN_IOU, ("present = union > 0", "present = confusion.sum(axis=1) > 0")),
     "off by one: classes 0 .. n_classes - 2": change(
@@ -107,7 +49,8 @@ WRONG_MEAN_IOU = {
         _MEAN_IOU, ("np.asarray(y_true).astype(np.int64).ravel()", "np.asarray(y_true).ravel()"),
         ("np.asarray(y_pred).astype(np.int64).ravel()", "np.asarray(y_pred).ravel()")),
     "Dice (F1) instead of IoU": change(
-        _MEAN_IOU, ("intersection[present] / union[present]", "2 * intersection[present] / (union[present] + intersection[present])")),
+        _MEAN_IOU, ("intersection[present] / union[present]",
+                    "2 * intersection[present] / (union[present] + intersection[present])")),
 }
 
 RIGHT_MEAN_IOU = {
@@ -136,6 +79,9 @@ def mean_iou(y_true, y_pred, n_classes):
 
 # ----------------------------------------------------------------------------- transposed_output_size
 
+_SIZE = solution_source(CHAPTER, "transposed_output_size")
+_SAME = '    if output_padding is None:\n        if padding == "same":\n            return n * stride\n'
+
 WRONG_SIZE = {
     "the convolution's formula": '''
 def transposed_output_size(n, kernel_size, stride, padding="valid", output_padding=None):
@@ -145,13 +91,15 @@ def transposed_output_size(n, kernel_size, stride, padding="valid", output_paddi
     "forgets max(k, s): (n - 1) s + k for 'valid'": change(
         _SIZE, ("output_padding = max(stride - kernel_size, 0)", "output_padding = 0")),
     "'same' crops (k - 1) // 2, as Conv2D pads": change(
-        _SIZE, ("crop = 0 if padding == \"valid\" else kernel_size // 2", "crop = 0 if padding == \"valid\" else (kernel_size - 1) // 2")),
+        _SIZE, ('crop = 0 if padding == "valid" else kernel_size // 2',
+                'crop = 0 if padding == "valid" else (kernel_size - 1) // 2')),
     "'same' always n * s, ignoring output_padding": change(
-        _SIZE, ("    if output_padding is None:\n        if padding == \"same\":\n            return n * stride\n",
+        _SIZE, (_SAME,
                 "    if padding == \"same\":\n        return n * stride\n    if output_padding is None:\n")),
     "'same' is n * s + output_padding": change(
-        _SIZE, ("    if output_padding is None:\n        if padding == \"same\":\n            return n * stride\n",
-                "    if padding == \"same\":\n        return n * stride + (output_padding or 0)\n    if output_padding is None:\n")),
+        _SIZE, (_SAME,
+                '    if padding == "same":\n        return n * stride + (output_padding or 0)\n'
+                "    if output_padding is None:\n")),
     "output_padding ignored for 'valid'": change(
         _SIZE, ("    if output_padding is None:\n        if padding", "    if True:\n        if padding")),
     "n * s for 'valid' too": change(
@@ -183,9 +131,13 @@ def transposed_output_size(n, kernel_size, stride, padding="valid", output_paddi
 
 # ----------------------------------------------------------------------------- conv_transpose2d
 
+_CONVT = solution_source(CHAPTER, "conv_transpose2d")
+_STAMP = 'np.einsum("nc,abgc->nabg", x[:, i, j, :], weights)'
+
 WRONG_CONVT = {
     "kernel flipped (that is the 'convolution' view's kernel, used in the scatter)": change(
-        _CONVT, ("weights = np.asarray(weights, dtype=np.float64)", "weights = np.asarray(weights, dtype=np.float64)[::-1, ::-1]")),
+        _CONVT, ("weights = np.asarray(weights, dtype=np.float64)",
+                 "weights = np.asarray(weights, dtype=np.float64)[::-1, ::-1]")),
     "output size (n - 1) s + k, no room when k < s": change(
         _CONVT, ("(height - 1) * stride + max(kh, stride), (width - 1) * stride + max(kw, stride)",
                  "(height - 1) * stride + kh, (width - 1) * stride + kw")),
@@ -193,14 +145,14 @@ WRONG_CONVT = {
         _CONVT, ("out[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :] += stamp",
                  "out[:, i:i + kh, j:j + kw, :] += stamp")),
     "weights read as (kh, kw, C_in, C_out), Conv2D's layout": change(
-        _CONVT, ('np.einsum("nc,abgc->nabg", x[:, i, j, :], weights)', 'np.einsum("nc,abcg->nabg", x[:, i, j, :], weights)'),
+        _CONVT, (_STAMP, 'np.einsum("nc,abcg->nabg", x[:, i, j, :], weights)'),
         ("kh, kw, c_out, _ = weights.shape", "kh, kw, _, c_out = weights.shape")),
     "overlapping stamps overwrite instead of add": change(
         _CONVT, ("j * stride + kw, :] += stamp", "j * stride + kw, :] = stamp")),
     "sum over the kernel's rows instead of the input channels": change(
-        _CONVT, ('np.einsum("nc,abgc->nabg", x[:, i, j, :], weights)', 'np.einsum("nc,abgc->nabg", x[:, i, j, :], weights).sum(axis=1, keepdims=True) + 0 * weights[None, :, :, :, 0]')),
+        _CONVT, (_STAMP, _STAMP + ".sum(axis=1, keepdims=True) + 0 * weights[None, :, :, :, 0]")),
     "only the first input channel": change(
-        _CONVT, ('np.einsum("nc,abgc->nabg", x[:, i, j, :], weights)', 'np.einsum("n,abg->nabg", x[:, i, j, 0], weights[..., 0])')),
+        _CONVT, (_STAMP, 'np.einsum("n,abg->nabg", x[:, i, j, 0], weights[..., 0])')),
     "tf.nn.conv2d_transpose (not written by hand)": '''
 def conv_transpose2d(x, weights, stride):
     x = np.asarray(x, np.float32)

@@ -2,108 +2,121 @@
 
 Each entry is a full replacement of an exercise's solution cell; tests/test_mutants.py checks
 that the exercise's test cell (visible and hidden parts) rejects every WRONG and accepts every RIGHT.
-Most cases are the solution with one change, made by `change` (tests/mutants/__init__.py), which
-checks that the text it replaces is there. Multiple-choice answers are all or nothing: a missing or
-an extra letter fails, any container and any case of the right letters passes. The MNIST challenge
+Most cases are the solution cell as solutions/ has it (`solution_source`) with an edit made by
+`change` (tests/mutants/__init__.py), which fails when the text it replaces is no longer there; the
+others are programs of their own. Multiple-choice answers are all or nothing: a missing or an extra
+letter fails, any container and any case of the right letters passes (the cases rewrite the answer
+line of the solution cell, whose letters are the right ones). The MNIST challenge
 (build_my_mnist_cnn) is scored on a scale: see SCORED.
 """
-# ruff: noqa: E501 (the solution sources are quoted verbatim, and some mutants replace whole lines)
 
+import ast
 
-from tests.mutants import change
+from tests.mutants import change, solution_source
+
+CHAPTER = "ch11_exercises"
 
 # ----------------------------------------------------------------------------- multiple choice
 
-_ANSWERS = {  # exercise -> (the right letters, a wrong letter to add)
-    "ANSWER_WHY_CNN": ("abc", "d"),
-    "ANSWER_OOM": ("abcde", "g"),
-    "ANSWER_POOLING": ("abe", "f"),
-    "ANSWER_LRN": ("ace", "d"),
-    "ANSWER_FCN": ("abcf", "d"),
-    "ANSWER_SEGMENTATION": ("a", "b"),
-    "ANSWER_SPEED": ("abde", "c"),
+_EXTRA = {  # exercise -> a wrong letter to add to the right ones
+    "ANSWER_WHY_CNN": "d",
+    "ANSWER_OOM": "g",
+    "ANSWER_POOLING": "f",
+    "ANSWER_LRN": "d",
+    "ANSWER_FCN": "d",
+    "ANSWER_SEGMENTATION": "b",
+    "ANSWER_SPEED": "c",
 }
 
 
-def _set(name, chosen):
-    return f"{name} = {{{', '.join(repr(c) for c in chosen)}}}\n"
+def _answer(name):
+    """The solution cell of `name`, its answer line (`name = {...}`) and the letters it sets, sorted."""
+    source = solution_source(CHAPTER, name)
+    (line,) = [line for line in source.splitlines() if line.startswith(f"{name} = ")]
+    letters = "".join(sorted(ast.literal_eval(line.split(" = ", 1)[1])))
+    assert _EXTRA[name] not in letters, f"{name}: the wrong letter {_EXTRA[name]!r} is a right one"
+    return source, line, letters
 
 
-def _wrong_choices(name, right, extra):
-    cases = {f"an extra letter ({extra})": _set(name, right + extra)}
+_ANSWERS = {name: _answer(name) for name in _EXTRA}
+
+
+def _answered(name, value):
+    """The solution cell of `name` with its answer line setting `value` (Python source) instead."""
+    source, line, _ = _ANSWERS[name]
+    return change(source, (line, f"{name} = {value}"))
+
+
+def _set(chosen):
+    return f"{{{', '.join(repr(c) for c in chosen)}}}"
+
+
+def _wrong_choices(name):
+    right, extra = _ANSWERS[name][2], _EXTRA[name]
+    cases = {f"an extra letter ({extra})": _answered(name, _set(right + extra))}
     for letter in right:
         if len(right) > 1:
-            cases[f"{letter} missing"] = _set(name, right.replace(letter, ""))
+            cases[f"{letter} missing"] = _answered(name, _set(right.replace(letter, "")))
         else:
-            cases[f"{letter} replaced by {extra}"] = _set(name, extra)
-    cases["every letter"] = _set(name, "abcd" if name == "ANSWER_SEGMENTATION" else "abcdef")
+            cases[f"{letter} replaced by {extra}"] = _answered(name, _set(extra))
+    cases["every letter"] = _answered(name, _set("abcd" if name == "ANSWER_SEGMENTATION" else "abcdef"))
     return cases
 
 
-def _right_choices(name, right):
+def _right_choices(name):
+    right = _ANSWERS[name][2]
     return {
-        "upper case, in a list": f"{name} = {[c.upper() for c in reversed(right)]!r}\n",
-        "a string with commas": f"{name} = {', '.join(right)!r}\n",
-        "a tuple": f"{name} = {tuple(right)!r}\n",
+        "upper case, in a list": _answered(name, repr([c.upper() for c in reversed(right)])),
+        "a string with commas": _answered(name, repr(", ".join(right))),
+        "a tuple": _answered(name, repr(tuple(right))),
     }
 
 
-WRONG = {name: _wrong_choices(name, right, extra) for name, (right, extra) in _ANSWERS.items()}
-RIGHT = {name: _right_choices(name, right) for name, (right, _) in _ANSWERS.items()}
+WRONG = {name: _wrong_choices(name) for name in _EXTRA}
+RIGHT = {name: _right_choices(name) for name in _EXTRA}
 
 # ----------------------------------------------------------------------------- conv_stack_costs
 
-_COSTS = '''
-def conv_stack_costs(input_shape, filters, kernel_size=3, stride=2, batch_size=50, bytes_per_value=4):
-    height, width, channels = (int(v) for v in input_shape)
-    values = [height * width * channels]
-    params = 0
-    for n_maps in filters:
-        params += (kernel_size * kernel_size * channels + 1) * int(n_maps)
-        height, width, channels = -(-height // stride), -(-width // stride), int(n_maps)
-        values.append(height * width * channels)
-    peak = max(a + b for a, b in zip(values, values[1:], strict=False))
-    return {
-        "params": params,
-        "predict_bytes": bytes_per_value * (params + peak),
-        "train_bytes": bytes_per_value * (params + batch_size * sum(values)),
-    }
-'''
+_COSTS = solution_source(CHAPTER, "conv_stack_costs")
+_FIRST_LINE = "    height, width, channels = (int(v) for v in input_shape)\n"  # after the docstring
+_CEIL = "-(-height // stride), -(-width // stride)"
+_PEAK = "peak = max(a + b for a, b in zip(values, values[1:], strict=False))"
+_TRAIN = "bytes_per_value * (params + batch_size * sum(values))"
 
 WRONG["conv_stack_costs"] = {
-    "no bias": change(_COSTS, ("(kernel_size * kernel_size * channels + 1)", "(kernel_size * kernel_size * channels)")),
+    "no bias": change(
+        _COSTS, ("(kernel_size * kernel_size * channels + 1)", "(kernel_size * kernel_size * channels)")),
     "'valid' output sizes": change(
-        _COSTS, ("-(-height // stride), -(-width // stride)",
-                 "(height - kernel_size) // stride + 1, (width - kernel_size) // stride + 1")),
-    "the stride forgotten (sizes unchanged)": change(_COSTS, ("-(-height // stride), -(-width // stride)", "height, width")),
+        _COSTS, (_CEIL, "(height - kernel_size) // stride + 1, (width - kernel_size) // stride + 1")),
+    "the stride forgotten (sizes unchanged)": change(_COSTS, (_CEIL, "height, width")),
     "rounding down: floor(n / s) instead of ceil(n / s)": change(
-        _COSTS, ("-(-height // stride), -(-width // stride)", "height // stride, width // stride")),
+        _COSTS, (_CEIL, "height // stride, width // stride")),
     "every layer receives the input's channels": change(
-        _COSTS, ("height, width, channels = -(-height // stride), -(-width // stride), int(n_maps)",
-                 "height, width = -(-height // stride), -(-width // stride)"),
+        _COSTS, (f"height, width, channels = {_CEIL}, int(n_maps)", f"height, width = {_CEIL}"),
         ("values.append(height * width * channels)", "values.append(height * width * int(n_maps))")),
     "parameters counted once per image of the batch": change(
-        _COSTS, ("bytes_per_value * (params + batch_size * sum(values))", "bytes_per_value * batch_size * (params + sum(values))")),
+        _COSTS, (_TRAIN, "bytes_per_value * batch_size * (params + sum(values))")),
     "float64: 8 bytes whatever bytes_per_value says": change(
-        _COSTS, ("def conv_stack_costs(input_shape, filters, kernel_size=3, stride=2, batch_size=50, bytes_per_value=4):",
-                 "def conv_stack_costs(input_shape, filters, kernel_size=3, stride=2, batch_size=50, bytes_per_value=4):\n    bytes_per_value = 8")),
+        _COSTS, (_FIRST_LINE, "    bytes_per_value = 8\n" + _FIRST_LINE)),
     "always 4 bytes (bytes_per_value ignored)": change(
-        _COSTS, ("def conv_stack_costs(input_shape, filters, kernel_size=3, stride=2, batch_size=50, bytes_per_value=4):",
-                 "def conv_stack_costs(input_shape, filters, kernel_size=3, stride=2, batch_size=50, bytes_per_value=4):\n    bytes_per_value = 4")),
+        _COSTS, (_FIRST_LINE, "    bytes_per_value = 4\n" + _FIRST_LINE)),
     "prediction keeps every feature map (the notes' 10.5 MB reading)": change(
         _COSTS, ("bytes_per_value * (params + peak)", "bytes_per_value * (params + sum(values[1:]))")),
-    "prediction without the parameters": change(_COSTS, ("bytes_per_value * (params + peak)", "bytes_per_value * peak")),
+    "prediction without the parameters": change(
+        _COSTS, ("bytes_per_value * (params + peak)", "bytes_per_value * peak")),
     "prediction: the largest single output, not two consecutive ones": change(
-        _COSTS, ("peak = max(a + b for a, b in zip(values, values[1:], strict=False))", "peak = max(values)")),
+        _COSTS, (_PEAK, "peak = max(values)")),
     "prediction: pairs of layer outputs only, the input image left out": change(
-        _COSTS, ("peak = max(a + b for a, b in zip(values, values[1:], strict=False))",
-                 "pairs = [a + b for a, b in zip(values[1:], values[2:], strict=False)]\n    peak = max(pairs) if pairs else values[1]")),
-    "training without the input batch": change(_COSTS, ("batch_size * sum(values)", "batch_size * sum(values[1:])")),
+        _COSTS, (_PEAK, "pairs = [a + b for a, b in zip(values[1:], values[2:], strict=False)]\n"
+                        "    peak = max(pairs) if pairs else values[1]")),
+    "training without the input batch": change(
+        _COSTS, ("batch_size * sum(values)", "batch_size * sum(values[1:])")),
     "training without the parameters": change(
-        _COSTS, ("bytes_per_value * (params + batch_size * sum(values))", "bytes_per_value * batch_size * sum(values)")),
+        _COSTS, (_TRAIN, "bytes_per_value * batch_size * sum(values)")),
     "answers in MB (10**6 bytes) instead of bytes": change(
-        _COSTS, ('"predict_bytes": bytes_per_value * (params + peak),', '"predict_bytes": bytes_per_value * (params + peak) / 1e6,'),
-        ('"train_bytes": bytes_per_value * (params + batch_size * sum(values)),', '"train_bytes": bytes_per_value * (params + batch_size * sum(values)) / 1e6,')),
+        _COSTS, ('"predict_bytes": bytes_per_value * (params + peak),',
+                 '"predict_bytes": bytes_per_value * (params + peak) / 1e6,'),
+        (f'"train_bytes": {_TRAIN},', f'"train_bytes": {_TRAIN} / 1e6,')),
     "Keras builds the model (not arithmetic)": '''
 def conv_stack_costs(input_shape, filters, kernel_size=3, stride=2, batch_size=50, bytes_per_value=4):
     inputs = keras.Input(shape=tuple(input_shape))
@@ -154,56 +167,50 @@ def conv_stack_costs(input_shape, filters, kernel_size=3, stride=2, batch_size=5
 
 # ----------------------------------------------------------------------------- local_response_normalization
 
-_LRN = '''
-def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5):
-    x = np.asarray(x, dtype=np.float64)
-    channels = x.shape[-1]
-    squares = x ** 2
-    sqr_sum = np.empty_like(x)
-    for d in range(channels):
-        low, high = max(0, d - depth_radius), min(channels, d + depth_radius + 1)
-        sqr_sum[..., d] = squares[..., low:high].sum(axis=-1)
-    return x / (bias + alpha * sqr_sum) ** beta
-'''
+_LRN = solution_source(CHAPTER, "local_response_normalization")
+_WINDOW = "max(0, d - depth_radius), min(channels, d + depth_radius + 1)"
+_SUM = "sqr_sum[..., d] = squares[..., low:high].sum(axis=-1)"
+_LOOP = f"""    for d in range(channels):
+        low, high = {_WINDOW}
+        {_SUM}
+"""
+_RESULT = "(bias + alpha * sqr_sum) ** beta"
 
 WRONG["local_response_normalization"] = {
     "window one channel too wide on each side": change(
-        _LRN, ("max(0, d - depth_radius), min(channels, d + depth_radius + 1)", "max(0, d - depth_radius - 1), min(channels, d + depth_radius + 2)")),
+        _LRN, (_WINDOW, "max(0, d - depth_radius - 1), min(channels, d + depth_radius + 2)")),
     "window ends one channel early (Python's exclusive end forgotten)": change(
         _LRN, ("min(channels, d + depth_radius + 1)", "min(channels, d + depth_radius)")),
     "window of depth_radius channels in all, centred": change(
-        _LRN, ("max(0, d - depth_radius), min(channels, d + depth_radius + 1)", "max(0, d - depth_radius // 2), min(channels, d + depth_radius // 2 + 1)")),
+        _LRN, (_WINDOW, "max(0, d - depth_radius // 2), min(channels, d + depth_radius // 2 + 1)")),
     "sum of the values, not of their squares": change(_LRN, ("squares = x ** 2", "squares = x")),
     "sum of absolute values": change(_LRN, ("squares = x ** 2", "squares = np.abs(x)")),
     "alpha divided by the window size (Caffe's and PyTorch's convention)": change(
-        _LRN, ("(bias + alpha * sqr_sum) ** beta", "(bias + alpha / (2 * depth_radius + 1) * sqr_sum) ** beta")),
+        _LRN, (_RESULT, "(bias + alpha / (2 * depth_radius + 1) * sqr_sum) ** beta")),
     "the window wraps around the channels": change(
-        _LRN, ("        low, high = max(0, d - depth_radius), min(channels, d + depth_radius + 1)\n        sqr_sum[..., d] = squares[..., low:high].sum(axis=-1)",
-               "        index = [e % channels for e in range(d - depth_radius, d + depth_radius + 1)]\n        sqr_sum[..., d] = squares[..., index].sum(axis=-1)")),
+        _LRN, (f"        low, high = {_WINDOW}\n        {_SUM}",
+               "        index = [e % channels for e in range(d - depth_radius, d + depth_radius + 1)]\n"
+               "        sqr_sum[..., d] = squares[..., index].sum(axis=-1)")),
     "the channel itself left out of its window": change(
-        _LRN, ("sqr_sum[..., d] = squares[..., low:high].sum(axis=-1)", "sqr_sum[..., d] = squares[..., low:high].sum(axis=-1) - squares[..., d]")),
-    "power beta forgotten": change(_LRN, ("(bias + alpha * sqr_sum) ** beta", "(bias + alpha * sqr_sum)")),
-    "bias added after the power": change(_LRN, ("(bias + alpha * sqr_sum) ** beta", "(bias + (alpha * sqr_sum) ** beta)")),
-    "window over neighbouring positions (width) instead of channels": '''
-def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5):
-    x = np.asarray(x, dtype=np.float64)
-    width = x.shape[2]
-    squares = x ** 2
-    sqr_sum = np.empty_like(x)
-    for j in range(width):
+        _LRN, (_SUM, _SUM + " - squares[..., d]")),
+    "power beta forgotten": change(_LRN, (_RESULT, "(bias + alpha * sqr_sum)")),
+    "bias added after the power": change(_LRN, (_RESULT, "(bias + (alpha * sqr_sum) ** beta)")),
+    "window over neighbouring positions (width) instead of channels": change(
+        _LRN, ("    channels = x.shape[-1]\n", "    width = x.shape[2]\n"),
+        (_LOOP, """    for j in range(width):
         low, high = max(0, j - depth_radius), min(width, j + depth_radius + 1)
         sqr_sum[:, :, j, :] = squares[:, :, low:high, :].sum(axis=2)
-    return x / (bias + alpha * sqr_sum) ** beta
-''',
+""")),
     "calls tf.nn.local_response_normalization": '''
 def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5):
     return tf.nn.local_response_normalization(np.asarray(x, np.float32), depth_radius=depth_radius, bias=bias,
                                               alpha=alpha, beta=beta).numpy()
 ''',
     "squares the input in place": change(
-        _LRN, ("    x = np.asarray(x, dtype=np.float64)\n", "    x = np.asarray(x)\n    original = x.copy()\n"),
+        _LRN, ("    x = np.asarray(x, dtype=np.float64)\n",
+               "    x = np.asarray(x)\n    original = x.copy()\n"),
         ("squares = x ** 2", "np.square(x, out=x)\n    squares = x"),
-        ("return x / (bias + alpha * sqr_sum) ** beta", "return original / (bias + alpha * sqr_sum) ** beta")),
+        (f"return x / {_RESULT}", f"return original / {_RESULT}")),
 }
 
 RIGHT["local_response_normalization"] = {
@@ -241,7 +248,7 @@ def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.
 }
 
 SCORED = {
-    "build_my_mnist_cnn": "trained by the test cell's fixed routine (cvcourse.training.train_classifier) and scored "
-                          "on a scale (test accuracy on the 1,000 test digits of the MNIST sample, partial credit "
-                          "above the floor); the round-trip test checks its scores",
+    "build_my_mnist_cnn": "trained by the test cell's fixed routine (cvcourse.training.train_classifier) "
+    "and scored on a scale (test accuracy on the 1,000 test digits of the MNIST sample, partial credit "
+    "above the floor); the round-trip test checks its scores",
 }
