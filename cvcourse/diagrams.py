@@ -266,7 +266,7 @@ def show_yolo_output(
     height, width = picture.shape[:2]
     depth = boxes_per_cell * 5 + num_classes
 
-    fig = plotting._subplots(1, 2, figsize=(4.5 + 0.22 * depth, 3.6))[0]
+    fig = plotting._subplots(1, 2, figsize=(max(9.5, 4.5 + 0.22 * depth), 3.6))[0]  # room for the titles
     ax_image, ax_cell = fig.axes
     plotting._imshow(ax_image, picture, cmap="gray" if picture.ndim == 2 else None)
     for k in range(1, grid):
