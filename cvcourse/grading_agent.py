@@ -31,6 +31,41 @@ def _keras():
     return sys.modules.get("keras")
 
 
+def _held_layers(value, keras, seen: set[int]):
+    """The Keras layers in ``value``: the value itself, or those in a list, tuple, set or dict of it."""
+    if isinstance(value, keras.layers.Layer):
+        yield value
+    elif isinstance(value, (list, tuple, set, frozenset, dict)) and id(value) not in seen:
+        seen.add(id(value))
+        for element in value.values() if isinstance(value, dict) else value:
+            yield from _held_layers(element, keras, seen)
+
+
+def layers_inside(layer) -> list:
+    """Every layer inside the Keras layer or model ``layer``, each once, depth first: a model's
+    ``layers``, and the layers any other layer holds in its attributes (alone or in lists, tuples,
+    sets, dicts), as a ResidualUnit holds its Conv2D and BatchNormalization layers. Keras 3 lists
+    sublayers publicly for models only; a layer's are the attributes Keras tracks, read with ``vars``.
+
+    >>> inner = keras.Sequential([keras.layers.BatchNormalization()])
+    >>> [type(each).__name__ for each in layers_inside(keras.Sequential([keras.Input((4,)), inner]))]
+    ['Sequential', 'BatchNormalization']
+    """
+    keras = _keras()
+    found, seen = [], {id(layer)}
+
+    def visit(outer) -> None:
+        inner = outer.layers if isinstance(outer, keras.Model) else _held_layers(vars(outer), keras, set())
+        for sublayer in list(inner):
+            if id(sublayer) not in seen:
+                seen.add(id(sublayer))
+                found.append(sublayer)
+                visit(sublayer)
+
+    visit(layer)
+    return found
+
+
 def foreign_classes(model) -> list[str]:
     """What of a Keras model the grader will not rebuild from its configuration (``module.name``):
     a model class other than Functional or Sequential, a layer class of the student's own, Lambda
@@ -39,7 +74,7 @@ def foreign_classes(model) -> list[str]:
     >>> foreign_classes(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))  # doctest: +SKIP
     []
     """
-    classes = [type(model)] + [type(layer) for layer in model._flatten_layers(include_self=False)]
+    classes = [type(model)] + [type(layer) for layer in layers_inside(model)]
     foreign = [
         cls
         for cls in classes

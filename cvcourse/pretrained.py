@@ -2,7 +2,8 @@
 
 - :func:`load_backbone` loads the course's own pretrained CNN (Fashion-MNIST, shipped in
   ``data/backbone/``, trained by ``make backbone``) after checking its sha256 against
-  ``data/manifest.json``; ``include_top=False`` gives the base without its classifier, ending in
+  ``data/manifest.json`` (:mod:`cvcourse.manifest`, the record of every file name and checksum
+  used here); ``include_top=False`` gives the base without its classifier, ending in
   the GlobalAveragePooling2D layer ``features`` (what ``include_top=False`` means in
   ``keras.applications``).
 - :func:`load_imagenet_model` returns a ``keras.applications`` model with its ImageNet weights
@@ -30,8 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvcourse.data import keras_home
-from cvcourse.fetch import file_digest
+from cvcourse import manifest
 
 __all__ = [
     "BACKBONE_CLASS_NAMES",
@@ -47,19 +47,16 @@ __all__ = [
     "load_imagenet_model",
 ]
 
-REPOSITORY_DATA = Path(__file__).resolve().parents[1] / "data"
-#: The shipped backbone and the manifest that records its sha256 (tests point these elsewhere).
-BACKBONE_PATH = REPOSITORY_DATA / "backbone" / "fashion_backbone.keras"
-MANIFEST_PATH = REPOSITORY_DATA / "manifest.json"
+#: The shipped backbone, where the manifest's ``course_backbone`` item says it is.
+BACKBONE_PATH = manifest.REPOSITORY_DATA / manifest.item("course_backbone").files[0].path
 BACKBONE_CLASS_NAMES: tuple[str, ...] = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
+_IMAGENET_FILES = manifest.item("imagenet_weights").files
 #: keras.applications name -> the weights file keras.applications downloads (include_top=True).
-IMAGENET_MODELS: dict[str, str] = {
-    "ResNet50": "resnet50_weights_tf_dim_ordering_tf_kernels.h5",
-}
-IMAGENET_CLASS_INDEX = "imagenet_class_index.json"
+IMAGENET_MODELS: dict[str, str] = {file.model: file.name for file in _IMAGENET_FILES if file.model}
+IMAGENET_CLASS_INDEX = next(file.name for file in _IMAGENET_FILES if not file.model)  # the item's other file
 
 
 class BackboneError(RuntimeError):
@@ -71,14 +68,10 @@ class BackboneError(RuntimeError):
 
 def _recorded_backbone_sha256(manifest_path: Path, file_name: str) -> str | None:
     try:
-        manifest = json.loads(Path(manifest_path).read_text())
-        item = next(item for item in manifest["items"] if item["name"] == "course_backbone")
-    except (OSError, ValueError, KeyError, StopIteration):
+        files = manifest.item("course_backbone", manifest_path).files
+    except (OSError, ValueError, KeyError):
         return None
-    for file in item.get("files", []):
-        if file.get("name") == file_name:
-            return file.get("sha256")
-    return None
+    return next((file.sha256 for file in files if file.name == file_name and file.sha256), None)
 
 
 @functools.lru_cache(maxsize=4)
@@ -107,7 +100,7 @@ def load_backbone(include_top: bool = True, path: str | os.PathLike | None = Non
     if not isinstance(include_top, (bool, np.bool_)):
         raise TypeError(f"include_top should be True or False, got {include_top!r}.")
     path = Path(path) if path is not None else BACKBONE_PATH
-    manifest_path = Path(manifest_path) if manifest_path is not None else MANIFEST_PATH
+    manifest_path = Path(manifest_path) if manifest_path is not None else manifest.MANIFEST_PATH
     if not path.is_file():
         raise BackboneError(f"the course backbone {path} is missing: run `make backbone` "
                             "(scripts/train_backbone.py) to train it, a few minutes on a CPU.")
@@ -115,7 +108,7 @@ def load_backbone(include_top: bool = True, path: str | os.PathLike | None = Non
     if expected is None:
         raise BackboneError(f"{manifest_path} records no sha256 for {path.name}: run `make backbone`, "
                             "which trains the backbone and records it.")
-    got = file_digest(path)
+    got = manifest.file_digest(path)
     if got != expected:
         raise BackboneError(f"{path} has sha256 {got[:12]}..., not the {expected[:12]}... recorded in "
                             f"{manifest_path.name}: the file was changed; restore it or run `make backbone`.")
@@ -132,12 +125,13 @@ def load_backbone(include_top: bool = True, path: str | os.PathLike | None = Non
 
 
 def keras_cache_dir() -> Path:
-    """Where Keras keeps downloaded weights: ``$KERAS_HOME/models``, else ``~/.keras/models``.
+    """Where Keras keeps downloaded weights, and cvcourse-fetch puts them: ``$KERAS_HOME/models``,
+    else ``~/.keras/models``.
 
     >>> keras_cache_dir().name
     'models'
     """
-    return keras_home() / "models"
+    return manifest.destination("imagenet_weights")
 
 
 def _check_name(name: object) -> str:

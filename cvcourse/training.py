@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from cvcourse.checks import CheckFailed, expect_close, expect_equal, expect_keras_layers_only
+from cvcourse.grading_agent import layers_inside
 
 
 @dataclass
@@ -71,7 +72,8 @@ def set_batchnorm_momentum(model: keras.Model, momentum: float = 0.9) -> int:
     >>> set_batchnorm_momentum(keras.Sequential([keras.layers.BatchNormalization()]))
     1
     """
-    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    layers = [model, *layers_inside(model)]
+    norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
     for layer in norms:
         layer.momentum = momentum
     return len(norms)

@@ -28,6 +28,8 @@ This file uses the standard library only: it starts every kernel, so it must sta
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
 import resource
@@ -123,11 +125,21 @@ STAGE_WORK, STAGE_CODE, STAGE_READABLE = (
 )
 
 
+@functools.cache
+def _course_files():
+    """``cvcourse/manifest.py`` (the course's folders), loaded from its file: importing the
+    ``cvcourse`` package would start TensorFlow."""
+    spec = importlib.util.spec_from_file_location("_cvcourse_manifest", REPO / "cvcourse" / "manifest.py")
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def visible_paths(test_server: bool = False) -> list[str]:
     """What a kernel sees besides :data:`SYSTEM_PATHS`: its Python, the course package and its data;
     the grader's test server also sees its own two files (``grader/testrunner.py``), nothing else
     of the grader."""
-    paths = [sys.prefix, sys.base_prefix, str(REPO / "cvcourse"), str(REPO / "data")]
+    paths = [sys.prefix, sys.base_prefix, str(REPO / "cvcourse"), str(_course_files().REPOSITORY_DATA)]
     if test_server:
         paths += [str(REPO / "grader" / name) for name in ("__init__.py", "testrunner.py")]
     return paths
@@ -135,8 +147,7 @@ def visible_paths(test_server: bool = False) -> list[str]:
 
 def keras_cache(sandboxed: bool) -> tuple[dict[str, str], dict[str, str]]:
     """({real path: path inside}, environment) that show Keras' cache (data sets, weights) read-only."""
-    # cvcourse.data.keras_home's rule, not imported: cvcourse loads TensorFlow
-    keras_home = Path(os.environ.get("KERAS_HOME", "").strip() or Path.home() / ".keras").expanduser()
+    keras_home = _course_files().keras_home()
     if not keras_home.is_dir():
         return {}, {}
     if not sandboxed:

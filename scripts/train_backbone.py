@@ -32,14 +32,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cvcourse import data, training
-from cvcourse.fetch import file_digest
+from cvcourse import data, manifest, pretrained, training
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-FOLDER = REPOSITORY / "data" / "backbone"
-MODEL_FILE = FOLDER / "fashion_backbone.keras"
-RECORD_FILE = FOLDER / "fashion_backbone.json"
-MANIFEST = REPOSITORY / "data" / "manifest.json"
+MODEL_FILE = pretrained.BACKBONE_PATH
+FOLDER = MODEL_FILE.parent
+RECORD_FILE = MODEL_FILE.with_suffix(".json")
 SEED = 42
 
 
@@ -68,18 +66,18 @@ def build_backbone(n_classes: int = 10) -> keras.Model:
 
 
 def update_manifest(size: int, digest: str, record: dict) -> None:
-    manifest = json.loads(MANIFEST.read_text())
-    item = next(item for item in manifest["items"] if item["name"] == "course_backbone")
+    record_of_files = json.loads(manifest.MANIFEST_PATH.read_text())
+    item = next(item for item in record_of_files["items"] if item["name"] == "course_backbone")
     item["files"] = [{
         "name": MODEL_FILE.name,
-        "path": str(MODEL_FILE.relative_to(REPOSITORY / "data")),
+        "path": str(MODEL_FILE.relative_to(manifest.REPOSITORY_DATA)),
         "what": (f"Keras 3 model, {record['parameters']:,} parameters, test accuracy "
                  f"{record['test_accuracy']:.4f} on Fashion-MNIST"),
         "size": size,
         "sha256": digest,
     }]
     item.pop("status", None)
-    MANIFEST.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    manifest.MANIFEST_PATH.write_text(json.dumps(record_of_files, indent=2, ensure_ascii=False) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     shipped = build_backbone(len(splits.class_names))  # the same layers, uncompiled: no optimizer state
     shipped.set_weights(model.get_weights())
     shipped.save(MODEL_FILE)
-    digest, size = file_digest(MODEL_FILE), MODEL_FILE.stat().st_size
+    digest, size = manifest.file_digest(MODEL_FILE), MODEL_FILE.stat().st_size
     record = {
         "file": MODEL_FILE.name,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import gzip
-import io
 import socket
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cvcourse import data, fetch
+from cvcourse import data, manifest
+from tests.test_fetch import fake_item, serve, with_items
 
 FILES = data.FASHION_MNIST_FILES
 
@@ -55,7 +53,7 @@ def isolated(tmp_path, monkeypatch):
     """No course cache, no system copy, no Keras cache: only what a test puts in tmp_path."""
     monkeypatch.setenv("CVCOURSE_DATA_DIR", str(tmp_path / "course"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(data, "SYSTEM_FASHION_MNIST_DIR", tmp_path / "system")
+    monkeypatch.setattr(manifest, "SYSTEM_FASHION_MNIST_DIR", tmp_path / "system")
     return tmp_path
 
 
@@ -67,32 +65,15 @@ def real_fashion_or_skip() -> data.ImageSplits:
 
 
 def offline_network(monkeypatch) -> list[str]:
-    """Make every download fail at once, and record the URLs tried."""
+    """A machine without network: every name lookup fails at once. Records the hosts asked for."""
     tried: list[str] = []
 
-    def refuse(url, *args, **kwargs):
-        tried.append(url)
-        raise urllib.error.URLError("network unreachable (test)")
+    def refuse(host, *args, **kwargs):
+        tried.append(host)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
 
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
     return tried
-
-
-# ----------------------------------------------------------------------------- folders
-
-
-def test_data_dir_follows_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("CVCOURSE_DATA_DIR", str(tmp_path))
-    assert data.data_dir() == tmp_path
-    assert data.cache_dir() == tmp_path / "cache"
-    assert not data.cache_dir().exists()  # created by a download, not by asking
-
-
-def test_data_dir_defaults_to_the_repository(monkeypatch):
-    monkeypatch.delenv("CVCOURSE_DATA_DIR", raising=False)
-    repository_data = Path(data.__file__).resolve().parents[1] / "data"
-    assert data.data_dir() == repository_data
-    assert (repository_data / "manifest.json").is_file()
 
 
 # ----------------------------------------------------------------------------- Fashion-MNIST (real)
@@ -197,30 +178,26 @@ def test_corrupt_files_raise_a_clear_error(isolated, damage, expected):
     assert FILES[0] in str(caught.value)
 
 
-def test_download_failure_is_quick_and_clear(isolated, monkeypatch):
+def test_download_failure_is_quick_and_names_make_fetch(isolated, monkeypatch):
     tried = offline_network(monkeypatch)
     start = time.perf_counter()
     with pytest.raises(data.DataNotFoundError) as caught:
         data.load_fashion_mnist(download=True)
     assert time.perf_counter() - start < 5
-    assert tried and tried[0].startswith("https://")
-    assert "The download failed" in str(caught.value) and "network unreachable" in str(caught.value)
+    assert tried == ["storage.googleapis.com"]  # the first file failed: no more tries
+    message = str(caught.value)
+    assert message.startswith("Fashion-MNIST not found.") and "Fetch it with `make fetch`" in message
+    assert "The download failed: could not download https://storage.googleapis.com/" in message
+    assert "Temporary failure in name resolution" in message
+    assert not (isolated / "course").exists()
 
 
-def test_download_saves_into_the_course_cache_and_checks_sha256(isolated, monkeypatch):
-    payloads = {f"https://example.invalid/{name}": gz(idx_bytes(a)) for name, a in
-                fake_fashion_arrays(7, 3, 9).items()}
-    entry = fetch.Fetchable(
-        description="fake",
-        files=FILES,
-        urls=tuple(payloads),
-        sha256=tuple(fetch.hashlib.sha256(p).hexdigest() for p in payloads.values()),
-        subdir="fashion-mnist",
-    )
-    monkeypatch.setitem(fetch.FETCHABLE, "fashion_mnist", entry)
-    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: io.BytesIO(payloads[url]))
-    splits = data.load_fashion_mnist(download=True)
-    assert splits.x_train.shape == (7, 28, 28, 1)
+def test_download_saves_into_the_course_cache_and_checks_sha256(isolated, tmp_path, monkeypatch):
+    payloads = {name: gz(idx_bytes(a)) for name, a in fake_fashion_arrays(7, 3, 9).items()}
+    with serve(payloads) as (url, asked):
+        with_items(monkeypatch, tmp_path, fake_item("fashion_mnist", url, payloads, subdir="fashion-mnist"))
+        splits = data.load_fashion_mnist(download=True)
+    assert splits.x_train.shape == (7, 28, 28, 1) and len(asked) == 4
     assert (isolated / "course" / "cache" / "fashion-mnist" / FILES[0]).is_file()
     assert "the course cache" in splits.source
 
@@ -369,22 +346,3 @@ def test_unknown_sample_image():
     with pytest.raises(ValueError, match="valid names"):
         data.load_sample_images(["china", "mandrill"])
     assert list(data.load_sample_images("rocket")) == ["rocket"]
-
-
-# ----------------------------------------------------------------------------- status
-
-
-def test_data_status_lists_every_data_set():
-    rows = data.data_status()
-    assert [name for name, _ in rows] == ["fashion_mnist", "mnist", "sample_images", "digit_scenes"]
-    assert all(isinstance(status, str) and status for _, status in rows)
-    assert dict(rows)["sample_images"].startswith("available: 8 photos")
-
-
-def test_data_status_offline_says_what_to_run(isolated):
-    status = dict(data.data_status())
-    assert status["fashion_mnist"].startswith("MISSING")
-    assert "cvcourse-fetch fashion_mnist" in status["fashion_mnist"]
-    assert status["mnist"].startswith("sample only") and "cvcourse-fetch mnist" in status["mnist"]
-    write_fake_fashion(isolated / "system")
-    assert dict(data.data_status())["fashion_mnist"].startswith(f"available: {isolated / 'system'}")

@@ -11,6 +11,7 @@ import pytest
 from cvcourse import training
 from cvcourse.checks import CheckFailed
 from cvcourse.data import ImageSplits
+from cvcourse.grading_agent import layers_inside
 
 
 def tiny_splits(n_train=240, n_test=60, seed=0) -> ImageSplits:
@@ -50,12 +51,47 @@ def test_warmup_cosine_rises_to_the_peak_then_decays_to_zero():
         training.warmup_cosine(1e-3, total_steps=0)
 
 
+class UnitWithNorms(keras.layers.Layer):
+    """A layer that holds sublayers in attributes, as chapter 5's ResidualUnit does (and one in a dict)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.main_layers = [keras.layers.Dense(4), keras.layers.BatchNormalization()]
+        self.skip_layers = []
+        self._extra = {"norm": keras.layers.BatchNormalization()}
+
+    def build(self, input_shape):
+        self.skip_layers = [keras.layers.Dense(4), keras.layers.BatchNormalization()]
+
+    def call(self, inputs):
+        z, skip = inputs, inputs
+        for layer in self.main_layers:
+            z = layer(z)
+        for layer in self.skip_layers:
+            skip = layer(skip)
+        return self._extra["norm"](z + skip)
+
+
 def test_set_batchnorm_momentum_reaches_nested_layers():
     inner = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization()])
     outer = keras.Sequential([keras.Input((4,)), inner, keras.layers.BatchNormalization()])
     assert training.set_batchnorm_momentum(outer, 0.8) == 2
-    norms = [layer for layer in outer._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
-    assert [layer.momentum for layer in norms] == [0.8, 0.8]
+    assert [layer.momentum for layer in (inner.layers[0], outer.layers[1])] == [0.8, 0.8]
+    assert training.set_batchnorm_momentum(keras.layers.BatchNormalization(), 0.5) == 1
+
+
+def test_set_batchnorm_momentum_reaches_the_layers_inside_a_custom_layer():
+    inputs = keras.Input((4,))
+    unit = UnitWithNorms()
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.Sequential([unit])(unit(inputs))))
+    norms = [unit.main_layers[1], unit.skip_layers[1], unit._extra["norm"]]
+    assert training.set_batchnorm_momentum(model, 0.7) == 3
+    assert [norm.momentum for norm in norms] == [0.7, 0.7, 0.7]
+    inside = layers_inside(model)
+    assert len(inside) == len({id(layer) for layer in inside})  # each once (the unit is used twice)
+    assert {type(layer).__name__ for layer in inside} == {
+        "InputLayer", "UnitWithNorms", "Dense", "BatchNormalization", "Sequential"}
+    assert inside.count(unit) == 1 and all(norm in inside for norm in norms)
 
 
 def test_check_classifier_explains_each_problem():
