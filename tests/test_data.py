@@ -57,11 +57,9 @@ def isolated(tmp_path, monkeypatch):
     return tmp_path
 
 
-def real_fashion_or_skip() -> data.ImageSplits:
-    try:
-        return data.load_fashion_mnist()
-    except data.DataNotFoundError as exc:  # pragma: no cover - the course machines have it
-        pytest.skip(f"Fashion-MNIST is not on this machine: {exc}")
+def real_fashion() -> data.ImageSplits:
+    """Fashion-MNIST as the course loads it (`make setup` installs Debian's dataset-fashion-mnist)."""
+    return data.load_fashion_mnist()
 
 
 def offline_network(monkeypatch) -> list[str]:
@@ -80,7 +78,7 @@ def offline_network(monkeypatch) -> list[str]:
 
 
 def test_real_fashion_mnist_normalized():
-    splits = real_fashion_or_skip()
+    splits = real_fashion()
     assert splits.x_train.shape == (60000, 28, 28, 1) and splits.x_test.shape == (10000, 28, 28, 1)
     assert splits.x_train.dtype == np.float32 and splits.x_test.dtype == np.float32
     assert splits.x_train.min() == 0.0 and splits.x_train.max() == 1.0
@@ -96,7 +94,7 @@ def test_real_fashion_mnist_normalized():
 
 
 def test_real_fashion_mnist_raw_matches_keras_parsing():
-    real_fashion_or_skip()
+    real_fashion()
     raw = data.load_fashion_mnist(normalize=False)
     assert raw.x_train.shape == (60000, 28, 28) and raw.x_train.dtype == np.uint8
     folder = Path(raw.source.split(" from ")[1].split(" (")[0])
@@ -110,7 +108,7 @@ def test_real_fashion_mnist_raw_matches_keras_parsing():
 
 
 def test_returned_arrays_are_fresh_copies():
-    real_fashion_or_skip()
+    real_fashion()
     first = data.load_fashion_mnist(normalize=False)
     first.x_train[:] = 0
     first.y_train[:] = 0
